@@ -1,0 +1,110 @@
+// The only module that reads process.env. Everything else receives a Config.
+import { ConfigError } from './errors.ts';
+
+export type CaptionConfig =
+  | { mode: 'off' }
+  | { mode: 'hosted'; token: string; model: string; timeoutMs: number }
+  | { mode: 'endpoint'; endpointUrl: string; token: string | undefined; timeoutMs: number };
+
+export interface Config {
+  stage: string;
+  region: string;
+  /** Emulator endpoint for S3 and SQS; undefined on AWS. */
+  awsEndpoint: string | undefined;
+  bucketName: string;
+  queueUrl: string;
+  /** maxReceiveCount of the queue's redrive policy: the last delivery marks the row failed. */
+  maxReceiveCount: number;
+  databaseUrl: string;
+  databaseAuthToken: string | undefined;
+  /** Overrides the scheme://host[/stage] used in thumbnail URLs (custom domains). */
+  publicBaseUrl: string | undefined;
+  maxUploadBytes: number;
+  maxInputPixels: number;
+  /** Records of one SQS batch processed at once. */
+  processingConcurrency: number;
+  exifIncludeGps: boolean;
+  caption: CaptionConfig;
+  logLevel: string;
+  logFile: string | undefined;
+}
+
+type Env = Record<string, string | undefined>;
+
+export function loadConfig(env: Env = process.env): Config {
+  const caption = captionConfig(env);
+  return {
+    stage: optional(env, 'STAGE') ?? 'local',
+    region: optional(env, 'AWS_REGION') ?? 'us-east-1',
+    awsEndpoint: optional(env, 'AWS_ENDPOINT_URL'),
+    bucketName: required(env, 'BUCKET_NAME'),
+    queueUrl: required(env, 'QUEUE_URL'),
+    maxReceiveCount: integer(env, 'MAX_RECEIVE_COUNT', 3),
+    databaseUrl: required(env, 'LIBSQL_URL'),
+    databaseAuthToken: optional(env, 'LIBSQL_AUTH_TOKEN'),
+    publicBaseUrl: optional(env, 'PUBLIC_BASE_URL')?.replace(/\/+$/, ''),
+    maxUploadBytes: integer(env, 'MAX_UPLOAD_BYTES', 10 * 1024 * 1024),
+    maxInputPixels: integer(env, 'MAX_INPUT_PIXELS', 100_000_000),
+    processingConcurrency: integer(env, 'PROCESSING_CONCURRENCY', 4),
+    exifIncludeGps: boolean(env, 'EXIF_INCLUDE_GPS', false),
+    caption,
+    logLevel: optional(env, 'LOG_LEVEL') ?? 'info',
+    logFile: optional(env, 'LOG_FILE'),
+  };
+}
+
+let cached: Config | undefined;
+
+/** The process's configuration, validated on first use (cold start). */
+export function getConfig(): Config {
+  cached ??= loadConfig();
+  return cached;
+}
+
+function captionConfig(env: Env): CaptionConfig {
+  const timeoutMs = integer(env, 'CAPTION_TIMEOUT_MS', 15_000);
+  const token = optional(env, 'HF_TOKEN');
+  const endpointUrl = optional(env, 'CAPTION_ENDPOINT_URL');
+  if (endpointUrl) {
+    try {
+      new URL(endpointUrl);
+    } catch {
+      throw new ConfigError(`CAPTION_ENDPOINT_URL is not a URL: ${endpointUrl}`);
+    }
+    return { mode: 'endpoint', endpointUrl, token, timeoutMs };
+  }
+  if (token) {
+    const model = optional(env, 'CAPTION_MODEL') ?? 'Salesforce/blip-image-captioning-large';
+    return { mode: 'hosted', token, model, timeoutMs };
+  }
+  return { mode: 'off' };
+}
+
+function optional(env: Env, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value ? value : undefined;
+}
+
+function required(env: Env, name: string): string {
+  const value = optional(env, name);
+  if (value === undefined) throw new ConfigError(`Missing required environment variable ${name}`);
+  return value;
+}
+
+function integer(env: Env, name: string, fallback: number): number {
+  const raw = optional(env, name);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value) || value <= 0) {
+    throw new ConfigError(`Environment variable ${name} must be a positive integer, got "${raw}"`);
+  }
+  return value;
+}
+
+function boolean(env: Env, name: string, fallback: boolean): boolean {
+  const raw = optional(env, name)?.toLowerCase();
+  if (raw === undefined) return fallback;
+  if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
+  if (['0', 'false', 'no', 'off'].includes(raw)) return false;
+  throw new ConfigError(`Environment variable ${name} must be true or false, got "${raw}"`);
+}

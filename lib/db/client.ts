@@ -1,0 +1,18 @@
+import { createClient } from '@libsql/client';
+import type { Client } from '@libsql/client';
+import { migrate } from './schema.ts';
+
+export type { Client as DatabaseClient };
+
+/**
+ * Opens the database and brings its schema up to date. `file:` URLs get a busy
+ * timeout so concurrent writers (several Lambda workers locally) wait for the
+ * lock instead of failing with SQLITE_BUSY; WAL is a property of the file, so
+ * setting it once through any pooled connection is enough.
+ */
+export async function openDatabase(url: string, authToken?: string): Promise<Client> {
+  const client = createClient({ url, authToken, intMode: 'number', timeout: 5_000 });
+  if (url.startsWith('file:')) await client.execute('PRAGMA journal_mode = WAL');
+  await migrate(client);
+  return client;
+}

@@ -1,0 +1,85 @@
+// Builds the clients once per cold start, from configuration. Handlers ask for
+// them here; lib/ functions receive them as arguments.
+import { S3Client } from '@aws-sdk/client-s3';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { getConfig } from './config.ts';
+import type { Config } from './config.ts';
+import { openDatabase } from './db/client.ts';
+import type { DatabaseClient } from './db/client.ts';
+import { createImagesRepository } from './db/images-repository.ts';
+import type { ImagesRepository } from './db/images-repository.ts';
+import { createCaptioner } from './images/caption.ts';
+import type { Captioner } from './images/caption.ts';
+import { createLogger } from './log.ts';
+import type { Logger } from './log.ts';
+import { createJobQueue } from './queue.ts';
+import type { JobQueue } from './queue.ts';
+import { createImageStorage } from './storage.ts';
+import type { ImageStorage } from './storage.ts';
+
+export interface Deps {
+  config: Config;
+  logger: Logger;
+  db: DatabaseClient;
+  images: ImagesRepository;
+  storage: ImageStorage;
+  queue: JobQueue;
+  captioner: Captioner | null;
+}
+
+export function createAwsClients(config: Config): { s3: S3Client; sqs: SQSClient } {
+  // Emulators take any credentials; on AWS the SDK uses the function's role.
+  const local = config.awsEndpoint
+    ? { endpoint: config.awsEndpoint, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } }
+    : {};
+  return {
+    s3: new S3Client({ region: config.region, forcePathStyle: Boolean(config.awsEndpoint), ...local }),
+    sqs: new SQSClient({ region: config.region, ...local }),
+  };
+}
+
+export async function createDeps(config: Config, logger: Logger): Promise<Deps> {
+  const { s3, sqs } = createAwsClients(config);
+  const db = await openDatabase(config.databaseUrl, config.databaseAuthToken);
+  return {
+    config,
+    logger,
+    db,
+    images: createImagesRepository(db),
+    storage: createImageStorage(s3, config.bucketName),
+    queue: createJobQueue(sqs, config.queueUrl),
+    captioner: createCaptioner(config.caption),
+  };
+}
+
+let pending: Promise<Deps> | undefined;
+
+/** Memoised per process; a failed start (database unreachable) is retried on the next call. */
+export function getDeps(config: Config, logger: Logger): Promise<Deps> {
+  pending ??= createDeps(config, logger).catch((error: unknown) => {
+    pending = undefined;
+    throw error;
+  });
+  return pending;
+}
+
+export function createProcessLogger(config: Config, name: string): Logger {
+  return createLogger({ level: config.logLevel, file: config.logFile, name });
+}
+
+export interface LambdaRuntime {
+  config: Config;
+  logger: Logger;
+  deps: () => Promise<Deps>;
+}
+
+/**
+ * Called at module scope by each function: configuration is validated during
+ * the cold start, so a missing variable stops the function with its name
+ * instead of surfacing later as a confusing runtime error.
+ */
+export function lambdaRuntime(name: string): LambdaRuntime {
+  const config = getConfig();
+  const logger = createProcessLogger(config, name);
+  return { config, logger, deps: () => getDeps(config, logger) };
+}

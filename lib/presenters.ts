@@ -1,0 +1,86 @@
+// The specification's response shapes, built from database records.
+import type { ImageRecord, ImageStats } from './db/images-repository.ts';
+import type { ImageMetadata } from './images/thumbnails.ts';
+
+export interface ThumbnailUrls {
+  small: string;
+  medium: string;
+}
+
+export interface ImageSummary {
+  image_id: string;
+  original_name: string;
+  status: string;
+  created_at: string;
+  processed_at: string | null;
+  thumbnails: ThumbnailUrls;
+}
+
+export interface ImageDetail extends ImageSummary {
+  metadata: ImageMetadata | null;
+  caption: string | null;
+  caption_status: string;
+  exif: string | null;
+  processing_time_ms: number | null;
+  error: string | null;
+}
+
+export interface StatsView {
+  total: number;
+  success: number;
+  failed: number;
+  success_rate: number;
+  failure_rate: number;
+  avg_processing_time_ms: number;
+}
+
+export function thumbnailUrls(baseUrl: string, id: string): ThumbnailUrls {
+  const prefix = `${baseUrl}/api/images/${id}/thumbnails`;
+  return { small: `${prefix}/small`, medium: `${prefix}/medium` };
+}
+
+export function toSummary(record: ImageRecord, baseUrl: string): ImageSummary {
+  return {
+    image_id: record.id,
+    original_name: record.originalName,
+    status: record.status,
+    created_at: record.createdAt,
+    processed_at: record.processedAt,
+    thumbnails: thumbnailUrls(baseUrl, record.id),
+  };
+}
+
+export function toDetail(record: ImageRecord, baseUrl: string): ImageDetail {
+  const metadata =
+    record.width !== null && record.height !== null && record.format !== null
+      ? { width: record.width, height: record.height, format: record.format, size_bytes: record.sizeBytes }
+      : null;
+  return {
+    ...toSummary(record, baseUrl),
+    metadata,
+    caption: record.caption,
+    caption_status: record.captionStatus,
+    exif: record.exif,
+    processing_time_ms: record.processingTimeMs,
+    error: record.error,
+  };
+}
+
+/** The upload answer: the specification shows the queued image without a status field of its own. */
+export function toQueued(record: ImageRecord, baseUrl: string): Omit<ImageDetail, 'caption' | 'exif' | 'caption_status' | 'processing_time_ms' | 'error'> {
+  return { ...toSummary(record, baseUrl), metadata: null };
+}
+
+const round = (value: number, digits: number): number => Number(value.toFixed(digits));
+
+export function toStatsView(stats: ImageStats): StatsView {
+  const rate = (part: number): number => (stats.total === 0 ? 0 : round(part / stats.total, 4));
+  return {
+    total: stats.total,
+    success: stats.success,
+    failed: stats.failed,
+    success_rate: rate(stats.success),
+    failure_rate: rate(stats.failed),
+    avg_processing_time_ms: stats.avgProcessingTimeMs === null ? 0 : round(stats.avgProcessingTimeMs, 1),
+  };
+}

@@ -1,0 +1,78 @@
+// Accepting an upload: validate the bytes, store the original, record a queued
+// row, enqueue the job. Each step that fails undoes the ones before it, so no
+// row ever waits for a message that was never sent.
+import { randomUUID } from 'node:crypto';
+import type { ImagesRepository, ImageRecord } from './db/images-repository.ts';
+import { BadRequestError, PayloadTooLargeError, ServiceUnavailableError, UnsupportedTypeError } from './errors.ts';
+import { CONTENT_TYPES, sniffImageFormat } from './images/sniff.ts';
+import type { Logger } from './log.ts';
+import type { JobQueue } from './queue.ts';
+import { originalKey } from './storage.ts';
+import type { ImageStorage } from './storage.ts';
+
+export interface UploadDeps {
+  storage: ImageStorage;
+  images: ImagesRepository;
+  queue: JobQueue;
+  logger: Logger;
+  maxUploadBytes: number;
+}
+
+export interface UploadedFile {
+  filename: string | undefined;
+  content: Buffer;
+}
+
+const MAX_NAME_LENGTH = 255;
+
+/** Keeps what a person would call the file's name: no path, no control characters, bounded length. */
+export function sanitizeFileName(raw: string | undefined): string {
+  const base = (raw ?? '').split(/[\\/]/).pop() ?? '';
+  // eslint-disable-next-line no-control-regex
+  const clean = base.replace(/[\u0000-\u001f\u007f]/g, '').trim();
+  const bounded = Array.from(clean).slice(0, MAX_NAME_LENGTH).join('');
+  return bounded === '' || bounded === '.' || bounded === '..' ? 'upload' : bounded;
+}
+
+export async function uploadImage(deps: UploadDeps, file: UploadedFile | undefined): Promise<ImageRecord> {
+  if (!file) throw new BadRequestError("No file uploaded. Send the image in the multipart field 'file'.");
+  if (file.content.length === 0) throw new BadRequestError('The uploaded file is empty.');
+  if (file.content.length > deps.maxUploadBytes) throw new PayloadTooLargeError(deps.maxUploadBytes);
+  const format = sniffImageFormat(file.content);
+  if (!format) throw new UnsupportedTypeError();
+
+  const id = randomUUID();
+  const log = deps.logger.child({ imageId: id });
+  const record = {
+    id,
+    originalName: sanitizeFileName(file.filename),
+    originalKey: originalKey(id, format),
+    contentType: CONTENT_TYPES[format],
+    sizeBytes: file.content.length,
+    createdAt: new Date().toISOString(),
+  };
+
+  try {
+    await deps.storage.putOriginal(id, format, file.content, record.contentType);
+  } catch (error) {
+    log.error({ err: error }, 'upload: storing the original failed');
+    throw new ServiceUnavailableError('Storage is unavailable. Please try again.', { cause: error });
+  }
+  try {
+    await deps.images.insertQueued(record);
+  } catch (error) {
+    log.error({ err: error }, 'upload: recording the image failed');
+    throw new ServiceUnavailableError('Database is unavailable. Please try again.', { cause: error });
+  }
+  try {
+    await deps.queue.send({ imageId: id });
+  } catch (error) {
+    log.error({ err: error }, 'upload: enqueueing failed; removing the row');
+    await deps.images.delete(id).catch((cleanup: unknown) => log.error({ err: cleanup }, 'upload: rollback failed'));
+    throw new ServiceUnavailableError('Queue is unavailable. Please try again.', { cause: error });
+  }
+  log.info({ originalName: record.originalName, format, sizeBytes: record.sizeBytes }, 'image queued');
+  const stored = await deps.images.find(id);
+  if (!stored) throw new ServiceUnavailableError('Database is unavailable. Please try again.');
+  return stored;
+}

@@ -1,0 +1,37 @@
+// The embedded S3 + SQS emulator (fauxqs) with the stage's bucket, queue and
+// dead-letter queue. State persists under dataDir, so images survive restarts;
+// re-applying the init on start is harmless.
+import { join } from 'node:path';
+import { startFauxqs } from 'fauxqs';
+import type { FauxqsServer } from 'fauxqs';
+import { RESOURCES } from './resources.ts';
+import type { StageNames } from './resources.ts';
+
+export async function startEmulator(options: { dataDir: string; names: StageNames; port?: number; region?: string }): Promise<FauxqsServer> {
+  const { names } = options;
+  const region = options.region ?? 'us-east-1';
+  return startFauxqs({
+    port: options.port ?? RESOURCES.emulatorPort,
+    logger: false,
+    defaultRegion: region,
+    dataDir: join(options.dataDir, 'emulator'),
+    s3StorageDir: join(options.dataDir, 's3'),
+    init: {
+      queues: [
+        { name: names.deadLetterQueue, attributes: { MessageRetentionPeriod: String(RESOURCES.deadLetterRetentionSeconds) } },
+        {
+          name: names.queue,
+          attributes: {
+            VisibilityTimeout: String(RESOURCES.visibilityTimeoutSeconds),
+            MessageRetentionPeriod: String(RESOURCES.queueRetentionSeconds),
+            RedrivePolicy: JSON.stringify({
+              deadLetterTargetArn: `arn:aws:sqs:${region}:${RESOURCES.emulatorAccountId}:${names.deadLetterQueue}`,
+              maxReceiveCount: String(RESOURCES.maxReceiveCount),
+            }),
+          },
+        },
+      ],
+      buckets: [names.bucket],
+    },
+  });
+}

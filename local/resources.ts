@@ -1,0 +1,47 @@
+// Resource names and queue settings, derived from resources.json: the same
+// file serverless.yml and the LocalStack init scripts read.
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+
+export const PROJECT_ROOT = resolve(import.meta.dirname, '..');
+
+export interface ResourceSettings {
+  service: string;
+  bucketSuffix: string;
+  queueSuffix: string;
+  deadLetterQueueSuffix: string;
+  maxReceiveCount: number;
+  processorTimeoutSeconds: number;
+  visibilityTimeoutSeconds: number;
+  deadLetterRetentionSeconds: number;
+  queueRetentionSeconds: number;
+  emulatorPort: number;
+  emulatorAccountId: string;
+  httpPort: number;
+  lambdaPort: number;
+}
+
+export const RESOURCES = JSON.parse(readFileSync(resolve(PROJECT_ROOT, 'resources.json'), 'utf8')) as ResourceSettings;
+
+export interface StageNames {
+  bucket: string;
+  queue: string;
+  deadLetterQueue: string;
+  queueUrl: string;
+  deadLetterQueueUrl: string;
+  processorFunction: string;
+}
+
+export function stageNames(stage: string, endpoint = `http://127.0.0.1:${RESOURCES.emulatorPort}`): StageNames {
+  const prefix = `${RESOURCES.service}-${stage}`;
+  const queue = `${prefix}-${RESOURCES.queueSuffix}`;
+  const deadLetterQueue = `${prefix}-${RESOURCES.deadLetterQueueSuffix}`;
+  return {
+    bucket: `${prefix}-${RESOURCES.bucketSuffix}`,
+    queue,
+    deadLetterQueue,
+    queueUrl: `${endpoint}/${RESOURCES.emulatorAccountId}/${queue}`,
+    deadLetterQueueUrl: `${endpoint}/${RESOURCES.emulatorAccountId}/${deadLetterQueue}`,
+    processorFunction: `${prefix}-processImages`,
+  };
+}

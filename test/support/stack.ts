@@ -1,0 +1,86 @@
+// Starts the real local stack exactly as `npm start` does (node local/start.ts),
+// in a data folder of the test's own, and stops every process it started.
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { createConnection } from 'node:net';
+import { resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { PROJECT_ROOT, RESOURCES } from '../../local/resources.ts';
+
+export interface RunningStack {
+  apiUrl: string;
+  output: () => string;
+  stop: () => Promise<void>;
+}
+
+const PORTS = [RESOURCES.httpPort, RESOURCES.lambdaPort, RESOURCES.emulatorPort];
+
+export async function startStack(options: { dataDir: string; env?: Record<string, string> }): Promise<RunningStack> {
+  for (const port of PORTS) {
+    if (await isListening(port)) throw new Error(`port ${port} is already in use: stop the other stack (npm start) before running the tests`);
+  }
+  const child = spawn(process.execPath, [resolve(PROJECT_ROOT, 'local/start.ts')], {
+    cwd: PROJECT_ROOT,
+    env: { ...process.env, DATA_DIR: options.dataDir, ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  let output = '';
+  const exited = new Promise<void>((resolveExit) => child.once('exit', () => resolveExit()));
+  const ready = new Promise<void>((resolveReady, reject) => {
+    const onData = (chunk: Buffer): void => {
+      output += chunk.toString('utf8');
+      if (output.includes('[stack] ready in')) resolveReady();
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`stack exited with code ${code} before it was ready:\n${output}`)));
+  });
+  const timeout = sleep(180_000).then(() => {
+    throw new Error(`stack not ready within 180 s:\n${output}`);
+  });
+  try {
+    await Promise.race([ready, timeout]);
+  } catch (error) {
+    await stopChild(child, exited);
+    throw error;
+  }
+  return {
+    apiUrl: `http://localhost:${RESOURCES.httpPort}`,
+    output: () => output,
+    stop: () => stopChild(child, exited),
+  };
+}
+
+async function stopChild(child: ChildProcess, exited: Promise<void>): Promise<void> {
+  if (child.exitCode === null && child.signalCode === null) {
+    child.kill('SIGTERM');
+    const done = await Promise.race([exited.then(() => true), sleep(15_000).then(() => false)]);
+    if (!done && child.pid !== undefined) {
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+      await exited;
+    }
+  }
+  // The stack kills its own serverless-offline group; make sure the ports are free before the next start.
+  for (let i = 0; i < 50 && (await anyListening()); i++) await sleep(100);
+}
+
+async function anyListening(): Promise<boolean> {
+  const results = await Promise.all(PORTS.map(isListening));
+  return results.some(Boolean);
+}
+
+export function isListening(port: number): Promise<boolean> {
+  return new Promise((resolveCheck) => {
+    const socket = createConnection({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolveCheck(true);
+    });
+    socket.once('error', () => resolveCheck(false));
+  });
+}
