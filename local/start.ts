@@ -62,7 +62,7 @@ async function main(): Promise<void> {
     log('stopping');
     await eventSource?.stop();
     killGroup(offline, 'SIGTERM');
-    const exited = await Promise.race([offlineExit.then(() => true), sleep(5_000).then(() => false)]);
+    const exited = await Promise.race([offlineExit.then(() => true), sleep(5_000, undefined, { ref: false }).then(() => false)]);
     if (!exited) killGroup(offline, 'SIGKILL');
     await emulator.stop();
     sqs.destroy();

@@ -10,6 +10,7 @@ import { basename, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import type { GetObjectCommandOutput } from '@aws-sdk/client-s3';
 import sharp from 'sharp';
 import { RESOURCES, stageNames } from '../../local/resources.ts';
 import { startFakeCaptionServer } from '../support/fake-caption-server.ts';
@@ -88,7 +89,7 @@ describe('workflow over the local stack', { timeout: 600_000 }, () => {
   });
 
   test('curl workflow of the specification: upload answers 202 queued with absolute thumbnail URLs', async () => {
-    copyFileSync(join(SAMPLE_IMAGES_DIR, 'cameras/Canon_40D.jpg'), join(workDir, 'test.jpg'));
+    copyFileSync(join(SAMPLE_IMAGES_DIR, 'gps/DSCN0012.jpg'), join(workDir, 'test.jpg'));
     const out = execFileSync('curl', ['-s', '-w', '\n%{http_code}', '-X', 'POST', `${stack.apiUrl}/api/images`, '-F', 'file=@test.jpg'], { cwd: workDir, encoding: 'utf8' });
     const [json, code] = out.trimEnd().split(/\n(?=\d{3}$)/);
     assert.equal(code, '202');
@@ -154,7 +155,7 @@ describe('workflow over the local stack', { timeout: 600_000 }, () => {
         assert.equal(meta.format, 'jpeg');
         assert.equal(Math.max(meta.width, meta.height), Math.min(edge, Math.max(displayed.width, displayed.height)));
         assert.equal(meta.width >= meta.height, displayed.width >= displayed.height, `${file.name} ${size} orientation`);
-        const stored = await s3.send(new GetObjectCommand({ Bucket: stageNames('local').bucket, Key: `thumbnails/${entry.id}/${size}.jpg` }));
+        const stored: GetObjectCommandOutput = await s3.send(new GetObjectCommand({ Bucket: stageNames('local').bucket, Key: `thumbnails/${entry.id}/${size}.jpg` }));
         assert.deepEqual(Buffer.from(await stored.Body!.transformToByteArray()), bytes, 'served bytes equal the stored object');
       }
     }

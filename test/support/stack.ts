@@ -36,7 +36,7 @@ export async function startStack(options: { dataDir: string; env?: Record<string
     child.stderr?.on('data', onData);
     child.once('exit', (code) => reject(new Error(`stack exited with code ${code} before it was ready:\n${output}`)));
   });
-  const timeout = sleep(180_000).then(() => {
+  const timeout = sleep(180_000, undefined, { ref: false }).then(() => {
     throw new Error(`stack not ready within 180 s:\n${output}`);
   });
   try {
@@ -55,7 +55,7 @@ export async function startStack(options: { dataDir: string; env?: Record<string
 async function stopChild(child: ChildProcess, exited: Promise<void>): Promise<void> {
   if (child.exitCode === null && child.signalCode === null) {
     child.kill('SIGTERM');
-    const done = await Promise.race([exited.then(() => true), sleep(15_000).then(() => false)]);
+    const done = await Promise.race([exited.then(() => true), sleep(15_000, undefined, { ref: false }).then(() => false)]);
     if (!done && child.pid !== undefined) {
       try {
         process.kill(-child.pid, 'SIGKILL');
