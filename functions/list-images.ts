@@ -1,16 +1,21 @@
-// GET /api/images
+// GET /api/images?limit=N&cursor=C
 import { lambdaRuntime } from '../lib/deps.ts';
 import { httpHandler, jsonResponse, requestBaseUrl } from '../lib/http.ts';
 import { listImages } from '../lib/image-queries.ts';
-import { toSummary } from '../lib/presenters.ts';
+import { nextPageHeaders, toSummary } from '../lib/presenters.ts';
 
 const { config, logger, deps } = lambdaRuntime('list-images');
 
 export const handler = httpHandler(
   async (event) => {
-    const records = await listImages((await deps()).images);
+    const query = event.queryStringParameters ?? {};
+    const page = await listImages((await deps()).images, { limit: query.limit, cursor: query.cursor });
     const baseUrl = requestBaseUrl(event, config.publicBaseUrl);
-    return jsonResponse(records.map((record) => toSummary(record, baseUrl)));
+    // The body stays the specification's envelope: the next page is told in headers.
+    return jsonResponse(
+      page.items.map((item) => toSummary(item, baseUrl)),
+      { headers: nextPageHeaders(baseUrl, page.limit, page.nextCursor) },
+    );
   },
   { logger: () => logger },
 );

@@ -25,6 +25,12 @@ export interface Config {
   processingConcurrency: number;
   exifIncludeGps: boolean;
   caption: CaptionConfig;
+  captionMaxAttempts: number;
+  captionRetryDelaySeconds: number;
+  /** Rows queued longer than this are enqueued again by the sweeper (the message may have been lost). */
+  staleQueuedSeconds: number;
+  /** Rows processing longer than this are marked failed by the sweeper (every delivery has run out). */
+  staleProcessingSeconds: number;
   logLevel: string;
   logFile: string | undefined;
 }
@@ -48,6 +54,10 @@ export function loadConfig(env: Env = process.env): Config {
     processingConcurrency: integer(env, 'PROCESSING_CONCURRENCY', 4),
     exifIncludeGps: boolean(env, 'EXIF_INCLUDE_GPS', false),
     caption,
+    captionMaxAttempts: integer(env, 'CAPTION_MAX_ATTEMPTS', 4),
+    captionRetryDelaySeconds: integer(env, 'CAPTION_RETRY_DELAY_SECONDS', 30),
+    staleQueuedSeconds: integer(env, 'STALE_QUEUED_SECONDS', 900),
+    staleProcessingSeconds: integer(env, 'STALE_PROCESSING_SECONDS', 3600),
     logLevel: optional(env, 'LOG_LEVEL') ?? 'info',
     logFile: optional(env, 'LOG_FILE'),
   };

@@ -18,9 +18,10 @@ export interface Envelope<T> {
 
 const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8' };
 
-export function jsonResponse<T>(data: T, options: { statusCode?: number; status?: string } = {}): HttpResult {
+export function jsonResponse<T>(data: T, options: { statusCode?: number; status?: string; headers?: Record<string, string> } = {}): HttpResult {
   const body: Envelope<T> = { status: options.status ?? 'success', data, error: null };
-  return { statusCode: options.statusCode ?? 200, headers: JSON_HEADERS, body: JSON.stringify(body) };
+  const headers = options.headers ? { ...options.headers, ...JSON_HEADERS } : JSON_HEADERS;
+  return { statusCode: options.statusCode ?? 200, headers, body: JSON.stringify(body) };
 }
 
 export function errorResponse(statusCode: number, message: string): HttpResult {

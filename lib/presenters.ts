@@ -1,5 +1,5 @@
 // The specification's response shapes, built from database records.
-import type { ImageRecord, ImageStats } from './db/images-repository.ts';
+import type { ImageListItem, ImageRecord, ImageStats } from './db/images-repository.ts';
 import type { ImageMetadata } from './images/thumbnails.ts';
 
 export interface ThumbnailUrls {
@@ -39,7 +39,7 @@ export function thumbnailUrls(baseUrl: string, id: string): ThumbnailUrls {
   return { small: `${prefix}/small`, medium: `${prefix}/medium` };
 }
 
-export function toSummary(record: ImageRecord, baseUrl: string): ImageSummary {
+export function toSummary(record: ImageListItem, baseUrl: string): ImageSummary {
   return {
     image_id: record.id,
     original_name: record.originalName,
@@ -64,6 +64,13 @@ export function toDetail(record: ImageRecord, baseUrl: string): ImageDetail {
     processing_time_ms: record.processingTimeMs,
     error: record.error,
   };
+}
+
+/** Headers pointing at the next page of the list; none on the last page. */
+export function nextPageHeaders(baseUrl: string, limit: number, nextCursor: string | null): Record<string, string> {
+  if (nextCursor === null) return {};
+  const url = `${baseUrl}/api/images?limit=${limit}&cursor=${encodeURIComponent(nextCursor)}`;
+  return { 'x-next-cursor': nextCursor, link: `<${url}>; rel="next"` };
 }
 
 /** The upload answer: the specification shows the queued image without a status field of its own. */

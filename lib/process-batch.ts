@@ -4,7 +4,7 @@
 import pLimit from 'p-limit';
 import type { SQSBatchResponse, SQSRecord } from 'aws-lambda';
 import { PermanentProcessingError } from './errors.ts';
-import { processImage } from './pipeline.ts';
+import { runJob } from './pipeline.ts';
 import type { PipelineDeps } from './pipeline.ts';
 import { parseJob } from './queue.ts';
 
@@ -22,7 +22,7 @@ export async function processJobBatch(deps: PipelineDeps, records: SQSRecord[], 
         try {
           const job = parseJob(record.body);
           const receiveCount = Number(record.attributes.ApproximateReceiveCount) || 1;
-          await processImage(deps, job, { receiveCount, maxReceiveCount: options.maxReceiveCount });
+          await runJob(deps, job, { receiveCount, maxReceiveCount: options.maxReceiveCount });
         } catch (error) {
           if (error instanceof PermanentProcessingError) {
             // A message that can never be processed is dropped, not retried.

@@ -1,20 +1,30 @@
-// The processing job: what the upload tells the processor through SQS.
+// The jobs the upload and the processor send through SQS.
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { PermanentProcessingError } from './errors.ts';
 
+/** `process`: the whole pipeline; `caption`: only the caption of a finished image, retried later. */
+export type JobKind = 'process' | 'caption';
+
 export interface ProcessImageJob {
   imageId: string;
+  kind: JobKind;
 }
 
 export interface JobQueue {
-  send(job: ProcessImageJob): Promise<void>;
+  send(job: ProcessImageJob, options?: { delaySeconds?: number }): Promise<void>;
 }
 
 export function createJobQueue(sqs: SQSClient, queueUrl: string): JobQueue {
   return {
-    async send(job) {
-      await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify(job) }));
+    async send(job, options) {
+      await sqs.send(
+        new SendMessageCommand({
+          QueueUrl: queueUrl,
+          MessageBody: JSON.stringify(job),
+          ...(options?.delaySeconds ? { DelaySeconds: Math.min(900, Math.round(options.delaySeconds)) } : {}),
+        }),
+      );
     },
   };
 }
@@ -33,9 +43,12 @@ export function parseJob(body: string): ProcessImageJob {
   } catch {
     throw new PermanentProcessingError('Queue message is not JSON');
   }
-  const imageId = (parsed as { imageId?: unknown } | null)?.imageId;
+  const { imageId, kind } = (parsed ?? {}) as { imageId?: unknown; kind?: unknown };
   if (typeof imageId !== 'string' || !isImageId(imageId)) {
     throw new PermanentProcessingError('Queue message has no valid imageId');
   }
-  return { imageId };
+  if (kind !== undefined && kind !== 'process' && kind !== 'caption') {
+    throw new PermanentProcessingError(`Queue message has an unknown kind: ${String(kind)}`);
+  }
+  return { imageId, kind: kind ?? 'process' };
 }

@@ -1,5 +1,5 @@
 // S3 layout of originals and thumbnails; the key scheme lives only here.
-import { GetObjectCommand, NoSuchKey, PutObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, NoSuchKey, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { ImageFormat } from './images/sniff.ts';
 import type { ThumbnailSize } from './images/thumbnails.ts';
@@ -7,6 +7,7 @@ import type { ThumbnailSize } from './images/thumbnails.ts';
 export interface ImageStorage {
   putOriginal(imageId: string, format: ImageFormat, body: Uint8Array, contentType: string): Promise<string>;
   getOriginal(key: string): Promise<Buffer | null>;
+  deleteOriginal(key: string): Promise<void>;
   putThumbnail(imageId: string, size: ThumbnailSize, body: Uint8Array): Promise<string>;
   getThumbnail(imageId: string, size: ThumbnailSize): Promise<Buffer | null>;
 }
@@ -37,6 +38,9 @@ export function createImageStorage(s3: S3Client, bucket: string): ImageStorage {
   return {
     putOriginal: (imageId, format, body, contentType) => put(originalKey(imageId, format), body, contentType),
     getOriginal: get,
+    async deleteOriginal(key) {
+      await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+    },
     putThumbnail: (imageId, size, body) => put(thumbnailKey(imageId, size), body, 'image/jpeg'),
     getThumbnail: (imageId, size) => get(thumbnailKey(imageId, size)),
   };

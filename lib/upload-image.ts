@@ -25,12 +25,16 @@ export interface UploadedFile {
 
 const MAX_NAME_LENGTH = 255;
 
+// C0 and C1 controls (\p{Cc}); Unicode line and paragraph separators, which
+// break log lines like LF does; and the bidirectional marks and overrides,
+// with which "photo\u202Egpj.exe" displays as "photoexe.jpg".
+const UNSAFE_NAME_CHARS = /[\p{Cc}\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/gu;
+
 /** Keeps what a person would call the file's name: no path, no control characters, bounded length. */
 export function sanitizeFileName(raw: string | undefined): string {
   const base = (raw ?? '').split(/[\\/]/).pop() ?? '';
-  // eslint-disable-next-line no-control-regex
-  const clean = base.replace(/[\u0000-\u001f\u007f]/g, '').trim();
-  const bounded = Array.from(clean).slice(0, MAX_NAME_LENGTH).join('');
+  const clean = base.replace(UNSAFE_NAME_CHARS, '').trim();
+  const bounded = Array.from(clean).slice(0, MAX_NAME_LENGTH).join('').trimEnd();
   return bounded === '' || bounded === '.' || bounded === '..' ? 'upload' : bounded;
 }
 
@@ -61,14 +65,16 @@ export async function uploadImage(deps: UploadDeps, file: UploadedFile | undefin
   try {
     await deps.images.insertQueued(record);
   } catch (error) {
-    log.error({ err: error }, 'upload: recording the image failed');
+    log.error({ err: error }, 'upload: recording the image failed; removing the original');
+    await deps.storage.deleteOriginal(record.originalKey).catch((cleanup: unknown) => log.error({ err: cleanup }, 'upload: cleanup failed'));
     throw new ServiceUnavailableError('Database is unavailable. Please try again.', { cause: error });
   }
   try {
-    await deps.queue.send({ imageId: id });
+    await deps.queue.send({ imageId: id, kind: 'process' });
   } catch (error) {
     log.error({ err: error }, 'upload: enqueueing failed; removing the row');
     await deps.images.delete(id).catch((cleanup: unknown) => log.error({ err: cleanup }, 'upload: rollback failed'));
+    await deps.storage.deleteOriginal(record.originalKey).catch((cleanup: unknown) => log.error({ err: cleanup }, 'upload: cleanup failed'));
     throw new ServiceUnavailableError('Queue is unavailable. Please try again.', { cause: error });
   }
   log.info({ originalName: record.originalName, format, sizeBytes: record.sizeBytes }, 'image queued');

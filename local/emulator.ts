@@ -7,7 +7,16 @@ import type { FauxqsServer } from 'fauxqs';
 import { RESOURCES } from './resources.ts';
 import type { StageNames } from './resources.ts';
 
-export async function startEmulator(options: { dataDir: string; names: StageNames; port?: number; region?: string }): Promise<FauxqsServer> {
+export interface EmulatorOptions {
+  dataDir: string;
+  names: StageNames;
+  port?: number;
+  region?: string;
+  /** Shorter than the deployed value only for tests that wait for redeliveries. */
+  visibilityTimeoutSeconds?: number;
+}
+
+export async function startEmulator(options: EmulatorOptions): Promise<FauxqsServer> {
   const { names } = options;
   const region = options.region ?? 'us-east-1';
   return startFauxqs({
@@ -22,7 +31,7 @@ export async function startEmulator(options: { dataDir: string; names: StageName
         {
           name: names.queue,
           attributes: {
-            VisibilityTimeout: String(RESOURCES.visibilityTimeoutSeconds),
+            VisibilityTimeout: String(options.visibilityTimeoutSeconds ?? RESOURCES.visibilityTimeoutSeconds),
             MessageRetentionPeriod: String(RESOURCES.queueRetentionSeconds),
             RedrivePolicy: JSON.stringify({
               deadLetterTargetArn: `arn:aws:sqs:${region}:${RESOURCES.emulatorAccountId}:${names.deadLetterQueue}`,

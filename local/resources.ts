@@ -30,6 +30,8 @@ export interface StageNames {
   queueUrl: string;
   deadLetterQueueUrl: string;
   processorFunction: string;
+  deadLetterFunction: string;
+  sweepFunction: string;
 }
 
 export function stageNames(stage: string, endpoint = `http://127.0.0.1:${RESOURCES.emulatorPort}`): StageNames {
@@ -43,5 +45,7 @@ export function stageNames(stage: string, endpoint = `http://127.0.0.1:${RESOURC
     queueUrl: `${endpoint}/${RESOURCES.emulatorAccountId}/${queue}`,
     deadLetterQueueUrl: `${endpoint}/${RESOURCES.emulatorAccountId}/${deadLetterQueue}`,
     processorFunction: `${prefix}-processImages`,
+    deadLetterFunction: `${prefix}-handleDeadLetters`,
+    sweepFunction: `${prefix}-sweepImages`,
   };
 }

@@ -21,6 +21,8 @@ export interface EventSourceOptions {
   region: string;
   functionName: string;
   batchSize?: number;
+  /** Long-poll wait; an aborted poll may still take messages at the emulator until it ends. */
+  waitTimeSeconds?: number;
   /** Concurrent pollers, each with at most one invocation in flight (AWS starts with five). */
   pollers?: number;
   onError?: (error: unknown) => void;
@@ -48,7 +50,7 @@ async function pollLoop(options: EventSourceOptions, signal: AbortSignal): Promi
         new ReceiveMessageCommand({
           QueueUrl: options.queueUrl,
           MaxNumberOfMessages: options.batchSize ?? 10,
-          WaitTimeSeconds: 20,
+          WaitTimeSeconds: options.waitTimeSeconds ?? 20,
           MessageSystemAttributeNames: ['All'],
           MessageAttributeNames: ['All'],
         }),

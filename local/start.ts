@@ -6,7 +6,7 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { LambdaClient } from '@aws-sdk/client-lambda';
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { openDatabase } from '../lib/db/client.ts';
 import { startEmulator } from './emulator.ts';
@@ -16,6 +16,9 @@ import { startSqsEventSource } from './sqs-event-source.ts';
 const STAGE = 'local';
 const REGION = 'us-east-1';
 const dataDir = resolve(PROJECT_ROOT, process.env.DATA_DIR ?? '.data');
+// Test knobs: a short visibility timeout makes redeliveries after a crash quick.
+const visibilityTimeoutSeconds = optionalSeconds('QUEUE_VISIBILITY_TIMEOUT_SECONDS');
+const sweepIntervalSeconds = optionalSeconds('SWEEP_INTERVAL_SECONDS') ?? 300;
 const names = stageNames(STAGE);
 const emulatorUrl = `http://127.0.0.1:${RESOURCES.emulatorPort}`;
 const apiUrl = `http://localhost:${RESOURCES.httpPort}`;
@@ -36,7 +39,7 @@ async function main(): Promise<void> {
     LOG_FILE: resolve(dataDir, 'logs', 'app.log'),
   };
 
-  const emulator = await startEmulator({ dataDir, names, region: REGION });
+  const emulator = await startEmulator({ dataDir, names, region: REGION, visibilityTimeoutSeconds });
   log(`S3 + SQS emulator on ${emulator.address} (bucket ${names.bucket}, queue ${names.queue}, dead-letter queue ${names.deadLetterQueue})`);
 
   const db = await openDatabase(env.LIBSQL_URL);
@@ -49,18 +52,21 @@ async function main(): Promise<void> {
     // Its own process group, so stopping the stack also stops the Lambda workers it forks.
     detached: true,
   });
+  log(`serverless offline started (pid ${offline.pid})`);
   const offlineExit = new Promise<number | null>((resolveExit) => offline.once('exit', (code) => resolveExit(code)));
 
   const sqs = new SQSClient({ region: REGION, endpoint: emulatorUrl, credentials });
   const lambda = new LambdaClient({ region: REGION, endpoint: `http://127.0.0.1:${RESOURCES.lambdaPort}`, credentials, maxAttempts: 1 });
-  let eventSource: { stop(): Promise<void> } | undefined;
+  const eventSources: Array<{ stop(): Promise<void> }> = [];
+  let sweepTimer: NodeJS.Timeout | undefined;
   let stopping = false;
 
   const stop = async (code: number): Promise<void> => {
     if (stopping) return;
     stopping = true;
     log('stopping');
-    await eventSource?.stop();
+    clearInterval(sweepTimer);
+    await Promise.all(eventSources.map((source) => source.stop()));
     killGroup(offline, 'SIGTERM');
     const exited = await Promise.race([offlineExit.then(() => true), sleep(5_000, undefined, { ref: false }).then(() => false)]);
     if (!exited) killGroup(offline, 'SIGKILL');
@@ -79,16 +85,25 @@ async function main(): Promise<void> {
   });
 
   await waitForHttp(`http://127.0.0.1:${RESOURCES.httpPort}/api/stats`, 120_000, () => stopping);
-  eventSource = startSqsEventSource({
-    sqs,
-    lambda,
-    queueUrl: names.queueUrl,
-    queueArn: `arn:aws:sqs:${REGION}:${RESOURCES.emulatorAccountId}:${names.queue}`,
-    region: REGION,
-    functionName: names.processorFunction,
-    pollers: 2,
-    onError: (error) => log(`event source: ${error instanceof Error ? error.message : String(error)}`),
-  });
+  const onError = (error: unknown): void => log(`event source: ${error instanceof Error ? error.message : String(error)}`);
+  const queueArn = (queue: string): string => `arn:aws:sqs:${REGION}:${RESOURCES.emulatorAccountId}:${queue}`;
+  eventSources.push(
+    startSqsEventSource({ sqs, lambda, queueUrl: names.queueUrl, queueArn: queueArn(names.queue), region: REGION, functionName: names.processorFunction, pollers: 2, onError }),
+    startSqsEventSource({
+      sqs,
+      lambda,
+      queueUrl: names.deadLetterQueueUrl,
+      queueArn: queueArn(names.deadLetterQueue),
+      region: REGION,
+      functionName: names.deadLetterFunction,
+      pollers: 1,
+      onError,
+    }),
+  );
+  // serverless-offline does not run `schedule` events: the stack does, on the same period.
+  sweepTimer = setInterval(() => {
+    lambda.send(new InvokeCommand({ FunctionName: names.sweepFunction, Payload: Buffer.from('{}') })).catch(onError);
+  }, sweepIntervalSeconds * 1000);
 
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
   log(`ready in ${seconds} s`);
@@ -97,6 +112,14 @@ async function main(): Promise<void> {
   log(`database:   ${env.LIBSQL_URL}`);
   log(`logs:       ${env.LOG_FILE}`);
   log(`captions:   ${env.CAPTION_ENDPOINT_URL ? `endpoint ${env.CAPTION_ENDPOINT_URL}` : env.HF_TOKEN ? 'Hugging Face hosted inference' : 'off (set HF_TOKEN or CAPTION_ENDPOINT_URL)'}`);
+}
+
+function optionalSeconds(name: string): number | undefined {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be a whole number of seconds, got "${raw}"`);
+  return value;
 }
 
 function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {

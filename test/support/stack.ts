@@ -11,6 +11,8 @@ export interface RunningStack {
   apiUrl: string;
   output: () => string;
   stop: () => Promise<void>;
+  /** SIGKILL to every process of the stack at once: a power cut, not a shutdown. */
+  crash: () => Promise<void>;
 }
 
 const PORTS = [RESOURCES.httpPort, RESOURCES.lambdaPort, RESOURCES.emulatorPort];
@@ -49,6 +51,19 @@ export async function startStack(options: { dataDir: string; env?: Record<string
     apiUrl: `http://localhost:${RESOURCES.httpPort}`,
     output: () => output,
     stop: () => stopChild(child, exited),
+    async crash() {
+      const offlinePid = Number(/serverless offline started \(pid (\d+)\)/.exec(output)?.[1]);
+      for (const pid of [child.pid, offlinePid]) {
+        if (!pid) continue;
+        try {
+          process.kill(-pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+      await exited;
+      for (let i = 0; i < 100 && (await anyListening()); i++) await sleep(100);
+    },
   };
 }
 
