@@ -2,9 +2,10 @@
 // envelope, and the one place where errors become status codes.
 import middy from '@middy/core';
 import type { MiddlewareObj } from '@middy/core';
-import httpMultipartBodyParser from '@middy/http-multipart-body-parser';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { AppError, PayloadTooLargeError } from './errors.ts';
+import { AppError, BadRequestError } from './errors.ts';
+import { MULTIPART_REQUIRED, parseMultipartBody } from './multipart.ts';
+import type { MultipartFields } from './multipart.ts';
 import type { Logger } from './log.ts';
 
 export type HttpEvent = APIGatewayProxyEventV2;
@@ -52,35 +53,12 @@ export function requestBaseUrl(event: HttpEvent, publicBaseUrl: string | undefin
   return `${proto}://${host}${stagePrefix}`;
 }
 
-/** Errors raised by middy's own middlewares carry an HTTP status of their own. */
-interface MiddyHttpError extends Error {
-  statusCode: number;
-  expose?: boolean;
-}
-
-function isMiddyHttpError(error: unknown): error is MiddyHttpError {
-  return error instanceof Error && typeof (error as Partial<MiddyHttpError>).statusCode === 'number';
-}
-
-export const MULTIPART_REQUIRED = "Send the image as multipart/form-data in the field 'file'.";
-
-function toErrorResponse(error: unknown, maxUploadBytes: number): HttpResult | null {
-  if (error instanceof AppError) return errorResponse(error.statusCode, error.message);
-  if (isMiddyHttpError(error)) {
-    if (error.statusCode === 413) return errorResponse(413, new PayloadTooLargeError(maxUploadBytes).message);
-    // 415 (not multipart) and 422 (malformed multipart) from the body parser.
-    if (error.statusCode === 415 || error.statusCode === 422) return errorResponse(400, MULTIPART_REQUIRED);
-    if (error.statusCode < 500 && error.expose) return errorResponse(error.statusCode, error.message);
-  }
-  return null;
-}
-
-function envelopeErrors(getLogger: () => Logger, maxUploadBytes: () => number): MiddlewareObj<HttpEvent, HttpResult> {
+function envelopeErrors(getLogger: () => Logger): MiddlewareObj<HttpEvent, HttpResult> {
   return {
     onError: (request) => {
-      const mapped = toErrorResponse(request.error, maxUploadBytes());
-      if (mapped) {
-        request.response = mapped;
+      const error = request.error;
+      if (error instanceof AppError) {
+        request.response = errorResponse(error.statusCode, error.message);
         return;
       }
       getLogger().error({ err: request.error, path: request.event.rawPath }, 'unhandled error');
@@ -100,27 +78,32 @@ export function httpHandler(
   fn: (event: HttpEvent, context: Context) => Promise<HttpResult>,
   options: HttpHandlerOptions,
 ): middy.MiddyfiedHandler<HttpEvent, HttpResult> {
-  const maxFileBytes = options.multipart?.maxFileBytes ?? 0;
-  const handler = middy<HttpEvent, HttpResult>().use(envelopeErrors(options.logger, () => maxFileBytes));
-  if (options.multipart) {
-    // The parser replaces event.body with the parsed parts; its own typing
-    // describes that output, not the API Gateway event it receives.
-    const parser = httpMultipartBodyParser({ busboy: { limits: { fileSize: maxFileBytes, files: 4 } } });
-    handler.use(parser as unknown as MiddlewareObj<HttpEvent, HttpResult>);
-  }
+  const handler = middy<HttpEvent, HttpResult>().use(envelopeErrors(options.logger));
+  if (options.multipart) handler.use(multipartBody(options.multipart.maxFileBytes));
   return handler.handler(fn);
 }
 
-interface MultipartPart {
-  filename?: string;
-  content?: Buffer;
+/** Replaces event.body with the parsed parts, which multipartFile reads. */
+function multipartBody(maxFileBytes: number): MiddlewareObj<HttpEvent, HttpResult> {
+  return {
+    before: async (request) => {
+      const { headers, body, isBase64Encoded } = request.event;
+      const contentType = headers?.['content-type'] ?? headers?.['Content-Type'];
+      // serverless-offline passes a request without a body as null, API Gateway as undefined.
+      if (!contentType || !/^multipart\/form-data\s*;/i.test(contentType) || typeof body !== 'string') {
+        throw new BadRequestError(MULTIPART_REQUIRED);
+      }
+      const bytes = Buffer.from(body, isBase64Encoded ? 'base64' : 'utf8');
+      const fields = await parseMultipartBody(bytes, contentType, maxFileBytes);
+      (request.event as unknown as { body: MultipartFields }).body = fields;
+    },
+  };
 }
 
 /** The first file sent in multipart field `name`, as parsed by the body-parser middleware. */
 export function multipartFile(event: HttpEvent, name: string): { filename: string | undefined; content: Buffer } | undefined {
-  const body = event.body as unknown as Record<string, MultipartPart | MultipartPart[] | string> | undefined;
-  const value = body?.[name];
-  const part = Array.isArray(value) ? value[value.length - 1] : value;
+  const part = (event.body as unknown as MultipartFields | undefined)?.[name];
   if (!part || typeof part === 'string' || !Buffer.isBuffer(part.content)) return undefined;
   return { filename: part.filename, content: part.content };
 }
+

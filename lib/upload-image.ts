@@ -34,8 +34,12 @@ const UNSAFE_NAME_CHARS = /[\p{Cc}\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2
 export function sanitizeFileName(raw: string | undefined): string {
   const base = (raw ?? '').split(/[\\/]/).pop() ?? '';
   const clean = base.replace(UNSAFE_NAME_CHARS, '').trim();
-  const bounded = Array.from(clean).slice(0, MAX_NAME_LENGTH).join('').trimEnd();
-  return bounded === '' || bounded === '.' || bounded === '..' ? 'upload' : bounded;
+  const chars = Array.from(clean);
+  // A long name keeps its extension: "xxxx….jpg" stays recognisable as a JPEG.
+  const extension = chars.length > MAX_NAME_LENGTH ? (/\.[^.\s]{1,10}$/u.exec(clean)?.[0] ?? '') : '';
+  const stem = chars.slice(0, MAX_NAME_LENGTH - extension.length).join('').trimEnd();
+  const bounded = stem + extension;
+  return stem === '' || bounded === '.' || bounded === '..' ? 'upload' : bounded;
 }
 
 export async function uploadImage(deps: UploadDeps, file: UploadedFile | undefined): Promise<ImageRecord> {

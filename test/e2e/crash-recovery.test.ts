@@ -12,13 +12,7 @@ import type { FakeCaptionServer } from '../support/fake-caption-server.ts';
 import { readSample } from '../support/sample-images.ts';
 import { startStack } from '../support/stack.ts';
 import type { RunningStack } from '../support/stack.ts';
-
-interface Detail {
-  image_id: string;
-  status: string;
-  caption: string | null;
-  error: string | null;
-}
+import type { ImageDetail } from '../support/api-types.ts';
 
 describe('crash recovery through the real stack', { timeout: 300_000 }, () => {
   const workDir = mkdtempSync(join(tmpdir(), 'imageprocessingapi-crash-'));
@@ -60,11 +54,11 @@ describe('crash recovery through the real stack', { timeout: 300_000 }, () => {
     captions.setBehaviour({ kind: 'caption', text: 'after the crash' });
     stack = await startStack({ dataDir, env: env() });
 
-    const finals: Detail[] = [];
+    const finals: ImageDetail[] = [];
     for (const id of ids) {
       const until = Date.now() + 60_000;
       for (;;) {
-        const detail = ((await (await fetch(`${stack.apiUrl}/api/images/${id}`)).json()) as { data: Detail }).data;
+        const detail = ((await (await fetch(`${stack.apiUrl}/api/images/${id}`)).json()) as { data: ImageDetail }).data;
         if (detail.status === 'success' || detail.status === 'failed') {
           finals.push(detail);
           break;

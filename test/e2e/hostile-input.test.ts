@@ -17,25 +17,7 @@ import type { Metadata, Sharp } from 'sharp';
 import { listSamples, readSample } from '../support/sample-images.ts';
 import { startStack } from '../support/stack.ts';
 import type { RunningStack } from '../support/stack.ts';
-
-interface Envelope<T> {
-  status: string;
-  data: T;
-  error: string | null;
-}
-
-interface Detail {
-  image_id: string;
-  original_name: string;
-  status: string;
-  created_at: string;
-  processed_at: string | null;
-  metadata: { width: number; height: number; format: string; size_bytes: number } | null;
-  exif: string | null;
-  processing_time_ms: number | null;
-  error: string | null;
-  thumbnails: { small: string; medium: string };
-}
+import type { Envelope, ImageDetail } from '../support/api-types.ts';
 
 interface JsonAnswer<T> {
   status: number;
@@ -118,19 +100,19 @@ describe('hostile and broken input over the local stack', { timeout: 600_000 }, 
     return { status: res.status, body: JSON.parse(text) as Envelope<T> };
   }
 
-  function postForm(what: string, form: FormData): Promise<JsonAnswer<Detail>> {
-    return callJson<Detail>(what, `${api}/api/images`, { method: 'POST', body: form });
+  function postForm(what: string, form: FormData): Promise<JsonAnswer<ImageDetail>> {
+    return callJson<ImageDetail>(what, `${api}/api/images`, { method: 'POST', body: form });
   }
 
-  function postFile(what: string, name: string, bytes: Uint8Array, type = 'image/jpeg'): Promise<JsonAnswer<Detail>> {
+  function postFile(what: string, name: string, bytes: Uint8Array, type = 'image/jpeg'): Promise<JsonAnswer<ImageDetail>> {
     const form = new FormData();
     form.append('file', new Blob([bytes], { type }), name);
     return postForm(what, form);
   }
 
-  function postRaw(what: string, body: Uint8Array | string, contentType: string | undefined): Promise<JsonAnswer<Detail>> {
+  function postRaw(what: string, body: Uint8Array | string, contentType: string | undefined): Promise<JsonAnswer<ImageDetail>> {
     const headers = contentType === undefined ? undefined : { 'content-type': contentType };
-    return callJson<Detail>(what, `${api}/api/images`, { method: 'POST', body, ...(headers ? { headers } : {}) });
+    return callJson<ImageDetail>(what, `${api}/api/images`, { method: 'POST', body, ...(headers ? { headers } : {}) });
   }
 
   function expectRejected(label: string, res: JsonAnswer<unknown>, status: number, error: string): void {
@@ -139,7 +121,7 @@ describe('hostile and broken input over the local stack', { timeout: 600_000 }, 
     record(label, 'rejected');
   }
 
-  function expectAccepted(label: string, res: JsonAnswer<Detail>): string {
+  function expectAccepted(label: string, res: JsonAnswer<ImageDetail>): string {
     assert.equal(res.status, 202, `${label}: ${JSON.stringify(res.body)}`);
     assert.equal(res.body.status, 'queued', label);
     assert.equal(res.body.error, null, label);
@@ -148,10 +130,10 @@ describe('hostile and broken input over the local stack', { timeout: 600_000 }, 
     return res.body.data.image_id;
   }
 
-  async function waitForFinal(label: string, id: string, timeoutMs = 60_000): Promise<Detail> {
+  async function waitForFinal(label: string, id: string, timeoutMs = 60_000): Promise<ImageDetail> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const { status, body } = await callJson<Detail>(`detail of ${label}`, `${api}/api/images/${id}`);
+      const { status, body } = await callJson<ImageDetail>(`detail of ${label}`, `${api}/api/images/${id}`);
       assert.equal(status, 200, label);
       if (body.data.status === 'success' || body.data.status === 'failed') {
         record(label, body.data.status);
@@ -164,7 +146,7 @@ describe('hostile and broken input over the local stack', { timeout: 600_000 }, 
     }
   }
 
-  async function expectFailed(label: string, id: string, reason: string | RegExp): Promise<Detail> {
+  async function expectFailed(label: string, id: string, reason: string | RegExp): Promise<ImageDetail> {
     const detail = await waitForFinal(label, id);
     assert.equal(detail.status, 'failed', `${label}: ${detail.error}`);
     if (typeof reason === 'string') assert.equal(detail.error, reason, label);
@@ -173,7 +155,7 @@ describe('hostile and broken input over the local stack', { timeout: 600_000 }, 
     return detail;
   }
 
-  async function expectSuccess(label: string, id: string): Promise<Detail> {
+  async function expectSuccess(label: string, id: string): Promise<ImageDetail> {
     const detail = await waitForFinal(label, id);
     assert.equal(detail.status, 'success', `${label}: ${detail.error}`);
     assert.equal(detail.error, null, label);
@@ -181,7 +163,7 @@ describe('hostile and broken input over the local stack', { timeout: 600_000 }, 
     return detail;
   }
 
-  async function thumbnail(label: string, detail: Detail, size: 'small' | 'medium'): Promise<Buffer> {
+  async function thumbnail(label: string, detail: ImageDetail, size: 'small' | 'medium'): Promise<Buffer> {
     const res = await call(`${size} thumbnail of ${label}`, detail.thumbnails[size]);
     assert.equal(res.status, 200, `${label} ${size}`);
     assert.equal(res.headers.get('content-type'), 'image/jpeg', `${label} ${size}`);
@@ -189,7 +171,7 @@ describe('hostile and broken input over the local stack', { timeout: 600_000 }, 
   }
 
   /** Both thumbnails: 8-bit sRGB JPEG, the right longest edge, no metadata of any kind. */
-  async function expectCleanThumbnails(label: string, detail: Detail): Promise<Record<'small' | 'medium', Buffer>> {
+  async function expectCleanThumbnails(label: string, detail: ImageDetail): Promise<Record<'small' | 'medium', Buffer>> {
     assert.ok(detail.metadata, label);
     const longest = Math.max(detail.metadata.width, detail.metadata.height);
     const result: Record<'small' | 'medium', Buffer> = { small: Buffer.alloc(0), medium: Buffer.alloc(0) };
@@ -252,10 +234,21 @@ describe('hostile and broken input over the local stack', { timeout: 600_000 }, 
     assert.equal(res.status, 400, label);
     record(label, 'rejected');
 
-    // A file part cut off in the middle of its content, before any closing boundary.
+    // Bodies that once crashed the whole serverless-offline process (an uncaught
+    // busboy error) or hung the upload Lambda until its timeout.
     const whole = multipart([{ disposition: 'form-data; name="file"; filename="cut.jpg"', content: await tinyJpeg() }]);
-    const cut = whole.body.subarray(0, Math.floor(whole.body.length / 2));
-    expectRejected('multipart cut before its end', await postRaw('multipart cut before its end', cut, whole.contentType), 400, NOT_MULTIPART);
+    const contentType = whole.contentType;
+    const malformed: Array<[string, Buffer | string]> = [
+      ['multipart cut in the middle of the file', whole.body.subarray(0, Math.floor(whole.body.length / 2))],
+      ['multipart cut before its closing boundary', whole.body.subarray(0, whole.body.length - 8)],
+      ['multipart part whose headers never end', `--${BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="x.jpg"\r\n--${BOUNDARY}--\r\n`],
+    ];
+    for (const [label, body] of malformed) expectRejected(label, await postRaw(label, body, contentType), 400, NOT_MULTIPART);
+    const nameless = multipart([{ disposition: 'form-data; filename="x.jpg"', content: await tinyJpeg() }]);
+    expectRejected('multipart part without a name', await postRaw('multipart part without a name', nameless.body, contentType), 400, NO_FILE);
+    // The stack survived all of them.
+    const alive = await callJson('stats after malformed bodies', `${api}/api/stats`);
+    assert.equal(alive.status, 200);
   });
 
   test('upload: GIF, WebP, HEIC, PDF, SVG, HTML, a script and more, renamed .jpg/.png and sent as image/jpeg → 415', async () => {
@@ -461,7 +454,7 @@ describe('hostile and broken input over the local stack', { timeout: 600_000 }, 
       ['no filename parameter value', 'form-data; name="file"; filename=""', 'upload'],
       ['Unicode name in raw UTF-8', 'form-data; name="file"; filename="фото 🌄.jpg"', 'фото 🌄.jpg'],
       ['Unicode name, RFC 5987', "form-data; name=\"file\"; filename*=UTF-8''%D1%84%D0%BE%D1%82%D0%BE%20%F0%9F%8C%84.jpg", 'фото 🌄.jpg'],
-      ['1,000-character name', `form-data; name="file"; filename="${longName}"`, 'x'.repeat(255)],
+      ['1,000-character name', `form-data; name="file"; filename="${longName}"`, `${'x'.repeat(251)}.jpg`],
       ['HTML in the name', 'form-data; name="file"; filename="<img src=x onerror=alert(1)>.jpg"', '<img src=x onerror=alert(1)>.jpg'],
     ];
     const ids = new Map<string, { id: string; expected: string }>();
@@ -490,7 +483,7 @@ describe('hostile and broken input over the local stack', { timeout: 600_000 }, 
       expectRejected(label, await postRaw(label, body, contentType), 400, NO_FILE);
     }
 
-    const { status, body: list } = await callJson<Detail[]>('list', `${api}/api/images?limit=1000`);
+    const { status, body: list } = await callJson<ImageDetail[]>('list', `${api}/api/images?limit=1000`);
     assert.equal(status, 200);
     for (const [label, { id, expected }] of ids) {
       const detail = await expectSuccess(label, id);

@@ -18,25 +18,7 @@ import type { FakeCaptionServer } from '../support/fake-caption-server.ts';
 import { SAMPLE_IMAGES_DIR } from '../support/sample-images.ts';
 import { startStack } from '../support/stack.ts';
 import type { RunningStack } from '../support/stack.ts';
-
-interface Envelope<T = Record<string, unknown>> {
-  status: string;
-  data: T;
-  error: string | null;
-}
-
-interface Detail {
-  image_id: string;
-  original_name: string;
-  status: string;
-  processed_at: string | null;
-  metadata: { width: number; height: number; format: string; size_bytes: number } | null;
-  caption: string | null;
-  caption_status: string;
-  exif: string | null;
-  thumbnails: { small: string; medium: string };
-  error: string | null;
-}
+import type { Envelope, ImageDetail } from '../support/api-types.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const PHOTOS = ['cameras/Canon_40D.jpg', 'orientation/portrait_6.jpg', 'gps/DSCN0010.jpg', 'mobile/jolla.jpg'];
@@ -46,17 +28,17 @@ async function getJson<T>(url: string): Promise<{ status: number; body: Envelope
   return { status: res.status, body: (await res.json()) as Envelope<T> };
 }
 
-async function upload(apiUrl: string, name: string, bytes: Uint8Array, type = 'application/octet-stream'): Promise<{ status: number; body: Envelope<Detail> }> {
+async function upload(apiUrl: string, name: string, bytes: Uint8Array, type = 'application/octet-stream'): Promise<{ status: number; body: Envelope<ImageDetail> }> {
   const form = new FormData();
   form.append('file', new Blob([bytes], { type }), name);
   const res = await fetch(`${apiUrl}/api/images`, { method: 'POST', body: form });
-  return { status: res.status, body: (await res.json()) as Envelope<Detail> };
+  return { status: res.status, body: (await res.json()) as Envelope<ImageDetail> };
 }
 
-async function waitForFinal(apiUrl: string, id: string, timeoutMs = 60_000): Promise<Detail> {
+async function waitForFinal(apiUrl: string, id: string, timeoutMs = 60_000): Promise<ImageDetail> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const { body } = await getJson<Detail>(`${apiUrl}/api/images/${id}`);
+    const { body } = await getJson<ImageDetail>(`${apiUrl}/api/images/${id}`);
     if (body.data.status === 'success' || body.data.status === 'failed') return body.data;
     if (Date.now() > deadline) throw new Error(`image ${id} still ${body.data.status} after ${timeoutMs} ms`);
     await sleep(100);
@@ -94,7 +76,7 @@ describe('workflow over the local stack', { timeout: 600_000 }, () => {
     const out = execFileSync('curl', ['-s', '-w', '\n%{http_code}', '-X', 'POST', `${stack.apiUrl}/api/images`, '-F', 'file=@test.jpg'], { cwd: workDir, encoding: 'utf8' });
     const [json, code] = out.trimEnd().split(/\n(?=\d{3}$)/);
     assert.equal(code, '202');
-    const body = JSON.parse(json ?? '') as Envelope<Detail>;
+    const body = JSON.parse(json ?? '') as Envelope<ImageDetail>;
     assert.equal(body.status, 'queued');
     assert.equal(body.error, null);
     assert.match(body.data.image_id, UUID);
@@ -170,7 +152,7 @@ describe('workflow over the local stack', { timeout: 600_000 }, () => {
   });
 
   test('list: every upload, newest first, in the envelope', async () => {
-    const { status, body } = await getJson<Detail[]>(`${stack.apiUrl}/api/images`);
+    const { status, body } = await getJson<ImageDetail[]>(`${stack.apiUrl}/api/images`);
     assert.equal(status, 200);
     assert.equal(body.status, 'success');
     assert.equal(body.error, null);
@@ -217,7 +199,7 @@ describe('workflow over the local stack', { timeout: 600_000 }, () => {
     form.append('other', 'x');
     const noFile = await fetch(`${stack.apiUrl}/api/images`, { method: 'POST', body: form });
     assert.equal(noFile.status, 400);
-    assert.equal(((await noFile.json()) as Envelope).status, 'error');
+    assert.equal(((await noFile.json()) as Envelope<null>).status, 'error');
     const notMultipart = await fetch(`${stack.apiUrl}/api/images`, { method: 'POST', body: 'hello', headers: { 'content-type': 'text/plain' } });
     assert.equal(notMultipart.status, 400);
   });
@@ -238,7 +220,7 @@ describe('workflow over the local stack', { timeout: 600_000 }, () => {
     let later = detail;
     while (later.caption_status === 'pending' && Date.now() < deadline) {
       await sleep(200);
-      later = (await getJson<Detail>(`${stack.apiUrl}/api/images/${detail.image_id}`)).body.data;
+      later = (await getJson<ImageDetail>(`${stack.apiUrl}/api/images/${detail.image_id}`)).body.data;
     }
     assert.equal(later.caption_status, 'done');
     assert.equal(later.caption, 'a photo taken with a camera');
@@ -248,7 +230,7 @@ describe('workflow over the local stack', { timeout: 600_000 }, () => {
   test('restart: a second start of the stack finds the earlier images', async () => {
     await stack.stop();
     stack = await startStack({ dataDir, env: { CAPTION_ENDPOINT_URL: captions.url } });
-    const { body } = await getJson<Detail[]>(`${stack.apiUrl}/api/images`);
+    const { body } = await getJson<ImageDetail[]>(`${stack.apiUrl}/api/images`);
     for (const entry of uploaded.values()) assert.ok(body.data.some((item) => item.image_id === entry.id), entry.name);
     const thumb = await fetch(`${stack.apiUrl}/api/images/${uploaded.get('test.jpg')!.id}/thumbnails/medium`);
     assert.equal(thumb.status, 200);

@@ -31,9 +31,10 @@ test('sanitizeFileName: emoji joined by ZWJ → kept whole', () => {
   assert.equal(sanitizeFileName(family), family);
 });
 
-test('sanitizeFileName: 1,000 characters → at most 255 code points, no trailing space', () => {
-  const name = sanitizeFileName(`${'a'.repeat(254)} ${'b'.repeat(745)}.jpg`);
-  assert.equal(name, 'a'.repeat(254));
+test('sanitizeFileName: 1,000 characters → at most 255 code points, extension kept, no trailing space', () => {
+  const name = sanitizeFileName(`${'a'.repeat(250)} ${'b'.repeat(745)}.jpg`);
+  assert.equal(name, `${'a'.repeat(250)}.jpg`);
+  assert.equal(sanitizeFileName(`${'x'.repeat(996)}.jpg`), `${'x'.repeat(251)}.jpg`);
   const astral = sanitizeFileName('🌄'.repeat(1000));
   assert.equal(Array.from(astral).length, 255);
   assert.equal(astral, '🌄'.repeat(255), 'no surrogate pair is cut in half');
