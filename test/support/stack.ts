@@ -13,6 +13,8 @@ export interface RunningStack {
   stop: () => Promise<void>;
   /** SIGKILL to every process of the stack at once: a power cut, not a shutdown. */
   crash: () => Promise<void>;
+  /** The stack's own process and serverless-offline's (whose worker threads run the Lambdas). */
+  pids: () => number[];
 }
 
 const PORTS = [RESOURCES.httpPort, RESOURCES.lambdaPort, RESOURCES.emulatorPort];
@@ -28,6 +30,7 @@ export async function startStack(options: { dataDir: string; env?: Record<string
     detached: true,
   });
   let output = '';
+  const offlinePid = (): number => Number(/serverless offline started \(pid (\d+)\)/.exec(output)?.[1] ?? 0);
   const exited = new Promise<void>((resolveExit) => child.once('exit', () => resolveExit()));
   const ready = new Promise<void>((resolveReady, reject) => {
     const onData = (chunk: Buffer): void => {
@@ -51,9 +54,9 @@ export async function startStack(options: { dataDir: string; env?: Record<string
     apiUrl: `http://localhost:${RESOURCES.httpPort}`,
     output: () => output,
     stop: () => stopChild(child, exited),
+    pids: () => [child.pid ?? 0, offlinePid()].filter((pid) => pid > 0),
     async crash() {
-      const offlinePid = Number(/serverless offline started \(pid (\d+)\)/.exec(output)?.[1]);
-      for (const pid of [child.pid, offlinePid]) {
+      for (const pid of [child.pid, offlinePid()]) {
         if (!pid) continue;
         try {
           process.kill(-pid, 'SIGKILL');
