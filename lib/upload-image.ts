@@ -66,8 +66,9 @@ export async function uploadImage(deps: UploadDeps, file: UploadedFile | undefin
     log.error({ err: error }, 'upload: storing the original failed');
     throw new ServiceUnavailableError('Storage is unavailable. Please try again.', { cause: error });
   }
+  let stored: ImageRecord;
   try {
-    await deps.images.insertQueued(record);
+    stored = await deps.images.insertQueued(record);
   } catch (error) {
     log.error({ err: error }, 'upload: recording the image failed; removing the original');
     await deps.storage.deleteOriginal(record.originalKey).catch((cleanup: unknown) => log.error({ err: cleanup }, 'upload: cleanup failed'));
@@ -82,7 +83,5 @@ export async function uploadImage(deps: UploadDeps, file: UploadedFile | undefin
     throw new ServiceUnavailableError('Queue is unavailable. Please try again.', { cause: error });
   }
   log.info({ originalName: record.originalName, format, sizeBytes: record.sizeBytes }, 'image queued');
-  const stored = await deps.images.find(id);
-  if (!stored) throw new ServiceUnavailableError('Database is unavailable. Please try again.');
   return stored;
 }

@@ -86,7 +86,7 @@ export interface ImagePage {
 }
 
 export interface ImagesRepository {
-  insertQueued(image: NewImage): Promise<void>;
+  insertQueued(image: NewImage): Promise<ImageRecord>;
   delete(id: string): Promise<void>;
   /** Moves a queued (or interrupted) row to processing; null when the row is missing or already final. */
   claim(id: string, now: string): Promise<ImageRecord | null>;
@@ -108,11 +108,15 @@ export interface ImagesRepository {
 export function createImagesRepository(db: Client): ImagesRepository {
   return {
     async insertQueued(image) {
-      await db.execute({
+      const rs = await db.execute({
         sql: `INSERT INTO images (id, original_name, status, created_at, updated_at, original_key, content_type, size_bytes)
-              VALUES (?, ?, 'queued', ?, ?, ?, ?, ?)`,
+              VALUES (?, ?, 'queued', ?, ?, ?, ?, ?)
+              RETURNING *`,
         args: [image.id, image.originalName, image.createdAt, image.createdAt, image.originalKey, image.contentType, image.sizeBytes],
       });
+      const row = rs.rows[0];
+      if (!row) throw new Error(`insert of image ${image.id} returned no row`);
+      return toRecord(row);
     },
 
     async delete(id) {
