@@ -3,7 +3,7 @@ import { lambdaRuntime } from '../lib/deps.ts';
 import { BadRequestError } from '../lib/errors.ts';
 import { binaryResponse, httpHandler } from '../lib/http.ts';
 import { getThumbnail } from '../lib/image-queries.ts';
-import { isThumbnailSize } from '../lib/images/thumbnails.ts';
+import { isThumbnailSize } from '../lib/images/thumbnail-sizes.ts';
 
 const { logger, deps } = lambdaRuntime('get-thumbnail');
 

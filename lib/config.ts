@@ -17,6 +17,12 @@ export interface Config {
   maxReceiveCount: number;
   databaseUrl: string;
   databaseAuthToken: string | undefined;
+  /**
+   * SSM Parameter Store name (a SecureString, full path) of the Hugging Face
+   * token, so that on AWS the token is not in the template. deps.ts reads it at
+   * cold start unless HF_TOKEN is set.
+   */
+  hfTokenParameter: string | undefined;
   /** Overrides the scheme://host[/stage] used in thumbnail URLs (custom domains). */
   publicBaseUrl: string | undefined;
   maxUploadBytes: number;
@@ -46,8 +52,9 @@ export function loadConfig(env: Env = process.env): Config {
     bucketName: required(env, 'BUCKET_NAME'),
     queueUrl: required(env, 'QUEUE_URL'),
     maxReceiveCount: integer(env, 'MAX_RECEIVE_COUNT', 3),
-    databaseUrl: required(env, 'LIBSQL_URL'),
+    databaseUrl: databaseUrl(env),
     databaseAuthToken: optional(env, 'LIBSQL_AUTH_TOKEN'),
+    hfTokenParameter: ssmParameterName(env, 'HF_TOKEN_PARAMETER'),
     publicBaseUrl: optional(env, 'PUBLIC_BASE_URL')?.replace(/\/+$/, ''),
     maxUploadBytes: integer(env, 'MAX_UPLOAD_BYTES', 10 * 1024 * 1024),
     maxInputPixels: integer(env, 'MAX_INPUT_PIXELS', 100_000_000),
@@ -69,6 +76,37 @@ let cached: Config | undefined;
 export function getConfig(): Config {
   cached ??= loadConfig();
   return cached;
+}
+
+/** The caption settings once deps.ts has read the token from SSM (HF_TOKEN_PARAMETER). */
+export function captionConfigWithToken(token: string, env: Env = process.env): CaptionConfig {
+  return captionConfig({ ...env, HF_TOKEN: token });
+}
+
+/**
+ * On AWS Lambda every instance has a disk of its own, so a `file:` database
+ * would silently split the data between instances. serverless-offline sets
+ * AWS_LAMBDA_FUNCTION_NAME too, with IS_OFFLINE, and there a file is fine.
+ */
+function databaseUrl(env: Env): string {
+  const url = required(env, 'LIBSQL_URL');
+  const onLambda = optional(env, 'AWS_LAMBDA_FUNCTION_NAME') !== undefined && optional(env, 'IS_OFFLINE') === undefined;
+  if (onLambda && url.toLowerCase().startsWith('file:')) {
+    throw new ConfigError(
+      `LIBSQL_URL is a local file (${url}), which cannot be used on AWS Lambda: each instance has a disk of its own. ` +
+        'Set LIBSQL_URL to a libSQL server (libsql://... or https://...) and LIBSQL_AUTH_TOKEN.',
+    );
+  }
+  return url;
+}
+
+/** The IAM policy (serverless.yml) is built from the full path, so a bare name would be denied. */
+function ssmParameterName(env: Env, name: string): string | undefined {
+  const value = optional(env, name);
+  if (value !== undefined && !value.startsWith('/')) {
+    throw new ConfigError(`${name} must be the parameter's full path, starting with /, got "${value}"`);
+  }
+  return value;
 }
 
 function captionConfig(env: Env): CaptionConfig {

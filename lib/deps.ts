@@ -2,8 +2,8 @@
 // them here; lib/ functions receive them as arguments.
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { getConfig } from './config.ts';
-import type { Config } from './config.ts';
+import { captionConfigWithToken, getConfig } from './config.ts';
+import type { CaptionConfig, Config } from './config.ts';
 import { openDatabase } from './db/client.ts';
 import type { DatabaseClient } from './db/client.ts';
 import { createImagesRepository } from './db/images-repository.ts';
@@ -38,8 +38,43 @@ export function createAwsClients(config: Config): { s3: S3Client; sqs: SQSClient
   };
 }
 
+/**
+ * On AWS the Hugging Face token is a SecureString in SSM Parameter Store
+ * (HF_TOKEN_PARAMETER, set for the processor only), read once per cold start;
+ * HF_TOKEN, when set, wins. The client is imported only here, so the other
+ * functions do not load it. A parameter that does not exist means captions
+ * are off, rather than every image failing; any other error (no permission,
+ * throttling) fails the cold start, and the batch is retried.
+ */
+async function captionSettings(config: Config, logger: Logger): Promise<CaptionConfig> {
+  const { caption, hfTokenParameter } = config;
+  const hasToken = caption.mode === 'hosted' || (caption.mode === 'endpoint' && caption.token !== undefined);
+  if (hfTokenParameter === undefined || hasToken) return caption;
+  const { GetParameterCommand, ParameterNotFound, SSMClient } = await import('@aws-sdk/client-ssm');
+  const local = config.awsEndpoint
+    ? { endpoint: config.awsEndpoint, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } }
+    : {};
+  const ssm = new SSMClient({ region: config.region, ...local });
+  try {
+    const result = await ssm.send(new GetParameterCommand({ Name: hfTokenParameter, WithDecryption: true }));
+    const token = result.Parameter?.Value?.trim();
+    if (!token) {
+      logger.warn({ parameter: hfTokenParameter }, 'captions off: the Hugging Face token parameter is empty');
+      return caption;
+    }
+    return captionConfigWithToken(token);
+  } catch (error) {
+    if (!(error instanceof ParameterNotFound)) throw error;
+    logger.warn({ parameter: hfTokenParameter }, 'captions off: the Hugging Face token parameter does not exist');
+    return caption;
+  } finally {
+    ssm.destroy();
+  }
+}
+
 export async function createDeps(config: Config, logger: Logger): Promise<Deps> {
   const { s3, sqs } = createAwsClients(config);
+  const caption = await captionSettings(config, logger);
   const db = await openDatabase(config.databaseUrl, config.databaseAuthToken);
   return {
     config,
@@ -48,7 +83,7 @@ export async function createDeps(config: Config, logger: Logger): Promise<Deps> 
     images: createImagesRepository(db),
     storage: createImageStorage(s3, config.bucketName),
     queue: createJobQueue(sqs, config.queueUrl),
-    captioner: createCaptioner(config.caption),
+    captioner: createCaptioner(caption),
   };
 }
 

@@ -1,7 +1,7 @@
 // The read side: list, detail, thumbnail bytes and statistics.
 import type { ImageListItem, ImageRecord, ImagesRepository, ImageStats, ListCursor } from './db/images-repository.ts';
 import { BadRequestError, ImageNotFoundError, ThumbnailNotReadyError } from './errors.ts';
-import type { ThumbnailSize } from './images/thumbnails.ts';
+import type { ThumbnailSize } from './images/thumbnail-sizes.ts';
 import { isImageId } from './queue.ts';
 import type { ImageStorage } from './storage.ts';
 

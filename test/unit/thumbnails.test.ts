@@ -3,7 +3,8 @@ import { test } from 'node:test';
 import zlib from 'node:zlib';
 import sharp from 'sharp';
 import { PermanentProcessingError } from '../../lib/errors.ts';
-import { isThumbnailSize, renderImage, THUMBNAIL_SIZES } from '../../lib/images/thumbnails.ts';
+import { isThumbnailSize, THUMBNAIL_SIZES } from '../../lib/images/thumbnail-sizes.ts';
+import { renderImage } from '../../lib/images/thumbnails.ts';
 import type { Thumbnail } from '../../lib/images/thumbnails.ts';
 import { listSamples, readSample } from '../support/sample-images.ts';
 

@@ -1,0 +1,469 @@
+// `serverless package --stage dev` as a deploy would run it, offline and with
+// dummy credentials; the CloudFormation template and the zips it writes are
+// what `serverless deploy` would upload, so they are checked here.
+import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { arch } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import JSZip from 'jszip';
+import { PROJECT_ROOT, RESOURCES } from '../../local/resources.ts';
+import { originalKey, thumbnailKey } from '../../lib/storage.ts';
+import { createWorkspace, readJson, run, serverless, testEnv } from './support/serverless-workspace.ts';
+import type { Workspace } from './support/serverless-workspace.ts';
+
+const STAGE = 'dev';
+const LIBSQL_URL = 'libsql://example.turso.io';
+const SERVICE = RESOURCES.service;
+
+/** Function -> its handler file, as serverless.yml declares it. */
+const FUNCTIONS = {
+  uploadImage: 'upload-image',
+  listImages: 'list-images',
+  getImage: 'get-image',
+  getThumbnail: 'get-thumbnail',
+  getStats: 'get-stats',
+  processImages: 'process-images',
+  handleDeadLetters: 'handle-dead-letters',
+  sweepImages: 'sweep-images',
+} as const;
+type FunctionName = keyof typeof FUNCTIONS;
+const FUNCTION_NAMES = Object.keys(FUNCTIONS) as FunctionName[];
+
+// Least privilege, exactly: action@resource for each function. A change in
+// what a function calls must show up here.
+const LOGS = (fn: FunctionName): string[] => [`logs:CreateLogStream@logs:${fn}`, `logs:PutLogEvents@logs:${fn}`];
+const EXPECTED_PERMISSIONS: Record<FunctionName, string[]> = {
+  uploadImage: [...LOGS('uploadImage'), 's3:PutObject@originals', 's3:DeleteObject@originals', 'sqs:SendMessage@queue'],
+  listImages: LOGS('listImages'),
+  getImage: LOGS('getImage'),
+  getThumbnail: [...LOGS('getThumbnail'), 's3:GetObject@thumbnails'],
+  getStats: LOGS('getStats'),
+  processImages: [
+    ...LOGS('processImages'),
+    's3:GetObject@originals',
+    's3:PutObject@thumbnails',
+    's3:GetObject@thumbnails',
+    'sqs:ReceiveMessage@queue',
+    'sqs:DeleteMessage@queue',
+    'sqs:GetQueueAttributes@queue',
+    'sqs:ChangeMessageVisibility@queue',
+    'sqs:SendMessage@queue',
+    'ssm:GetParameter@hf-token-parameter',
+  ],
+  handleDeadLetters: [...LOGS('handleDeadLetters'), 'sqs:ReceiveMessage@dlq', 'sqs:DeleteMessage@dlq', 'sqs:GetQueueAttributes@dlq'],
+  sweepImages: [...LOGS('sweepImages'), 'sqs:SendMessage@queue'],
+};
+
+type Json = Record<string, unknown>;
+interface CfnResource {
+  Type: string;
+  Properties?: Json;
+  DependsOn?: string | string[];
+}
+interface Template {
+  Resources: Record<string, CfnResource>;
+  Conditions?: Record<string, unknown>;
+}
+
+function record(value: unknown, what: string): Json {
+  assert.ok(value !== null && typeof value === 'object' && !Array.isArray(value), `${what} is not an object: ${JSON.stringify(value)}`);
+  return value as Json;
+}
+
+function list(value: unknown): unknown[] {
+  return Array.isArray(value) ? value : [value];
+}
+
+function logicalId(fn: FunctionName): string {
+  return `${fn[0]?.toUpperCase()}${fn.slice(1)}LambdaFunction`;
+}
+
+let workspace: Workspace;
+let template: Template;
+const zips = new Map<FunctionName, { path: string; bytes: number; entries: string[] }>();
+const npmCpu = RESOURCES.lambdaArchitecture === 'arm64' ? 'arm64' : 'x64';
+
+function resource(id: string): CfnResource {
+  const found = template.Resources[id];
+  assert.ok(found, `resource ${id} missing from the template`);
+  return found;
+}
+
+function props(id: string): Json {
+  return record(resource(id).Properties, `${id}.Properties`);
+}
+
+function functionProps(fn: FunctionName): Json {
+  return props(logicalId(fn));
+}
+
+function environment(fn: FunctionName): Json {
+  return record(record(functionProps(fn).Environment, 'Environment').Variables, 'Variables');
+}
+
+/** Only what CloudFormation would keep: `Ref: AWS::NoValue` removes the key. */
+function isNoValue(value: unknown): boolean {
+  return value !== null && typeof value === 'object' && (value as Json).Ref === 'AWS::NoValue';
+}
+
+function evaluateCondition(expression: unknown): boolean {
+  const expr = record(expression, 'condition');
+  if ('Fn::Not' in expr) return !evaluateCondition(list(expr['Fn::Not'])[0]);
+  if ('Fn::Equals' in expr) {
+    const [a, b] = list(expr['Fn::Equals']);
+    assert.ok(typeof a === 'string' && typeof b === 'string', `condition compares non-literals: ${JSON.stringify(expr)}`);
+    return a === b;
+  }
+  if ('Condition' in expr) return evaluateCondition(template.Conditions?.[String(expr.Condition)]);
+  throw new Error(`condition not understood by the test: ${JSON.stringify(expr)}`);
+}
+
+/** Statements as deployed: Fn::If resolved with the template's conditions, AWS::NoValue dropped. */
+function statements(document: unknown): Json[] {
+  const result: Json[] = [];
+  for (const item of list(record(document, 'policy document').Statement)) {
+    let statement: unknown = item;
+    const wrapped = record(statement, 'statement');
+    if ('Fn::If' in wrapped) {
+      const [name, whenTrue, whenFalse] = list(wrapped['Fn::If']);
+      statement = evaluateCondition(template.Conditions?.[String(name)]) ? whenTrue : whenFalse;
+    }
+    if (isNoValue(statement)) continue;
+    result.push(record(statement, 'statement'));
+  }
+  return result;
+}
+
+/** A readable name for a statement's resource, or a failure when it is not one specific resource. */
+function resourceKind(value: unknown): string {
+  if (typeof value === 'string') {
+    assert.notEqual(value, '*', 'a statement grants on every resource');
+    throw new Error(`literal resource ${value}: expected one built from the stack`);
+  }
+  const obj = record(value, 'resource');
+  if ('Fn::GetAtt' in obj) {
+    const [id, attribute] = list(obj['Fn::GetAtt']);
+    assert.equal(attribute, 'Arn');
+    if (id === 'JobsQueue') return 'queue';
+    if (id === 'JobsDeadLetterQueue') return 'dlq';
+    throw new Error(`unexpected resource ${String(id)}`);
+  }
+  const sub = obj['Fn::Sub'];
+  assert.equal(typeof sub, 'string', `resource is neither GetAtt nor Sub: ${JSON.stringify(obj)}`);
+  const arn = String(sub);
+  assert.ok(arn.startsWith('arn:${AWS::Partition}:'), `${arn} is not an ARN`);
+  // A wildcard only as the last path segment of a named resource (objects
+  // under a prefix, streams of a log group), never for a service, account or region.
+  const star = arn.indexOf('*');
+  if (star !== -1) assert.ok(star === arn.length - 1 && /[/:]\*$/.test(arn), `${arn}: wildcard other than a trailing path segment`);
+  const bucketPrefix = /^arn:\$\{AWS::Partition\}:s3:::\$\{ImagesBucket\}\/([a-z]+)\/\*$/.exec(arn);
+  if (bucketPrefix) return String(bucketPrefix[1]);
+  const logGroup = new RegExp(`^arn:\\$\\{AWS::Partition\\}:logs:\\$\\{AWS::Region\\}:\\$\\{AWS::AccountId\\}:log-group:/aws/lambda/${SERVICE}-${STAGE}-(\\w+):\\*$`).exec(arn);
+  if (logGroup) return `logs:${logGroup[1]}`;
+  const parameter = /^arn:\$\{AWS::Partition\}:ssm:\$\{AWS::Region\}:\$\{AWS::AccountId\}:parameter(\/.+)$/.exec(arn);
+  if (parameter) {
+    assert.equal(parameter[1], environment('processImages').HF_TOKEN_PARAMETER, 'the policy names another parameter than the processor reads');
+    return 'hf-token-parameter';
+  }
+  throw new Error(`unexpected resource ${arn}`);
+}
+
+function permissions(roleId: string): string[] {
+  const policies = list(props(roleId).Policies);
+  const granted: string[] = [];
+  for (const policy of policies) {
+    for (const statement of statements(record(policy, 'policy').PolicyDocument)) {
+      assert.equal(statement.Effect, 'Allow');
+      for (const action of list(statement.Action)) {
+        assert.equal(typeof action, 'string');
+        assert.ok(!String(action).includes('*'), `wildcard action ${String(action)} in ${roleId}`);
+        for (const res of list(statement.Resource)) granted.push(`${String(action)}@${resourceKind(res)}`);
+      }
+    }
+  }
+  return granted.sort();
+}
+
+async function listZip(path: string): Promise<string[]> {
+  const zip = await JSZip.loadAsync(readFileSync(path));
+  return Object.values(zip.files)
+    .filter((entry) => !entry.dir)
+    .map((entry) => entry.name);
+}
+
+async function extractZip(path: string, into: string): Promise<void> {
+  const zip = await JSZip.loadAsync(readFileSync(path));
+  for (const entry of Object.values(zip.files)) {
+    if (entry.dir) continue;
+    const target = join(into, entry.name);
+    mkdirSync(dirname(target), { recursive: true });
+    writeFileSync(target, await entry.async('nodebuffer'));
+  }
+}
+
+before(async () => {
+  workspace = createWorkspace('package-dev');
+  const result = await serverless(workspace, ['package', '--stage', STAGE], testEnv({ LIBSQL_URL, AWS_REGION: 'us-east-1' }));
+  assert.ok(!result.timedOut, `serverless package did not finish:\n${result.output}`);
+  assert.equal(result.code, 0, `serverless package failed:\n${result.output}`);
+  const out = join(workspace.dir, '.serverless');
+  template = readJson<Template>(join(out, 'cloudformation-template-update-stack.json'));
+  for (const fn of FUNCTION_NAMES) {
+    const path = join(out, `${fn}.zip`);
+    zips.set(fn, { path, bytes: statSync(path).size, entries: await listZip(path) });
+  }
+});
+
+after(() => workspace?.remove());
+
+describe('serverless package --stage dev: the CloudFormation template', () => {
+  test('every function, its role and log group; the bucket, both queues and the HTTP API; no shared role', () => {
+    for (const fn of FUNCTION_NAMES) {
+      const fnResource = resource(logicalId(fn));
+      assert.equal(fnResource.Type, 'AWS::Lambda::Function');
+      assert.equal(resource(`${logicalId(fn).replace('LambdaFunction', 'LogGroup')}`).Type, 'AWS::Logs::LogGroup');
+    }
+    assert.equal(resource('ImagesBucket').Type, 'AWS::S3::Bucket');
+    assert.equal(resource('JobsQueue').Type, 'AWS::SQS::Queue');
+    assert.equal(resource('JobsDeadLetterQueue').Type, 'AWS::SQS::Queue');
+    assert.equal(resource('HttpApi').Type, 'AWS::ApiGatewayV2::Api');
+    assert.equal(template.Resources.IamRoleLambdaExecution, undefined, 'the shared default role is created');
+    const roles = FUNCTION_NAMES.map((fn) => list(record(functionProps(fn).Role, 'Role')['Fn::GetAtt'])[0]);
+    assert.equal(new Set(roles).size, FUNCTION_NAMES.length, `functions share a role: ${roles.join(', ')}`);
+    const roleIds = Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::IAM::Role').map(([id]) => id);
+    assert.deepEqual(roleIds.sort(), roles.map(String).sort(), 'a role is used by no function');
+  });
+
+  test('runtime nodejs22.x on the architecture of resources.json, memory and timeout set per function', () => {
+    for (const fn of FUNCTION_NAMES) {
+      const p = functionProps(fn);
+      assert.equal(p.Runtime, 'nodejs22.x', fn);
+      assert.deepEqual(p.Architectures, [RESOURCES.lambdaArchitecture], fn);
+      assert.equal(p.Handler, `functions/${FUNCTIONS[fn]}.handler`);
+      assert.equal(typeof p.MemorySize, 'number');
+      assert.equal(typeof p.Timeout, 'number');
+      // API Gateway gives an HTTP integration 30 s at most.
+      if (!['processImages', 'handleDeadLetters', 'sweepImages'].includes(fn)) assert.ok(Number(p.Timeout) <= 30, fn);
+    }
+    assert.equal(functionProps('processImages').Timeout, RESOURCES.processorTimeoutSeconds);
+  });
+
+  test('queue: redrive to the dead-letter queue, visibility >= 6x the processor timeout, dead letters kept longer, encrypted', () => {
+    const queue = props('JobsQueue');
+    const dlq = props('JobsDeadLetterQueue');
+    assert.equal(queue.QueueName, `${SERVICE}-${STAGE}-${RESOURCES.queueSuffix}`);
+    assert.equal(dlq.QueueName, `${SERVICE}-${STAGE}-${RESOURCES.deadLetterQueueSuffix}`);
+    const redrive = record(queue.RedrivePolicy, 'RedrivePolicy');
+    assert.deepEqual(redrive.deadLetterTargetArn, { 'Fn::GetAtt': ['JobsDeadLetterQueue', 'Arn'] });
+    assert.equal(redrive.maxReceiveCount, RESOURCES.maxReceiveCount);
+    const processorTimeout = Number(functionProps('processImages').Timeout);
+    assert.ok(Number(queue.VisibilityTimeout) >= 6 * processorTimeout, `visibility ${String(queue.VisibilityTimeout)} < 6 x ${processorTimeout}`);
+    assert.ok(Number(dlq.MessageRetentionPeriod) > Number(queue.MessageRetentionPeriod));
+    assert.equal(queue.SqsManagedSseEnabled, true);
+    assert.equal(dlq.SqsManagedSseEnabled, true);
+  });
+
+  test('SQS event sources: partial batch responses, batch size and window as chosen', () => {
+    const mappings = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::EventSourceMapping');
+    assert.equal(mappings.length, 2);
+    const byQueue = new Map(mappings.map((m) => [list(record(record(m.Properties, 'mapping').EventSourceArn, 'arn')['Fn::GetAtt'])[0], record(m.Properties, 'mapping')]));
+    const jobs = byQueue.get('JobsQueue');
+    const dead = byQueue.get('JobsDeadLetterQueue');
+    assert.ok(jobs && dead);
+    assert.deepEqual(jobs.FunctionName, { 'Fn::GetAtt': ['ProcessImagesLambdaFunction', 'Arn'] });
+    assert.deepEqual(jobs.FunctionResponseTypes, ['ReportBatchItemFailures']);
+    assert.equal(jobs.BatchSize, 10);
+    assert.equal(jobs.MaximumBatchingWindowInSeconds, 1);
+    assert.ok(Number(record(jobs.ScalingConfig, 'ScalingConfig').MaximumConcurrency) >= 2);
+    assert.deepEqual(dead.FunctionName, { 'Fn::GetAtt': ['HandleDeadLettersLambdaFunction', 'Arn'] });
+    assert.deepEqual(dead.FunctionResponseTypes, ['ReportBatchItemFailures']);
+    assert.equal(dead.BatchSize, 10);
+    // Visibility must also cover the batching window.
+    const visibility = Number(props('JobsQueue').VisibilityTimeout);
+    assert.ok(visibility >= 6 * Number(functionProps('processImages').Timeout) + Number(jobs.MaximumBatchingWindowInSeconds));
+  });
+
+  test('IAM: each function gets exactly what it calls, on named resources only (no `*` resource anywhere)', () => {
+    assert.ok(originalKey('id', 'jpg').startsWith('originals/'), 'lib/storage.ts no longer keeps originals under originals/');
+    assert.ok(thumbnailKey('id', 'small').startsWith('thumbnails/'), 'lib/storage.ts no longer keeps thumbnails under thumbnails/');
+    for (const fn of FUNCTION_NAMES) {
+      const roleId = String(list(record(functionProps(fn).Role, 'Role')['Fn::GetAtt'])[0]);
+      assert.deepEqual(permissions(roleId), [...EXPECTED_PERMISSIONS[fn]].sort(), `permissions of ${fn}`);
+      const trust = statements(props(roleId).AssumeRolePolicyDocument);
+      assert.deepEqual(trust, [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }]);
+    }
+    // Anything else in the template that carries a policy: only Deny may be broad.
+    for (const [id, r] of Object.entries(template.Resources)) {
+      if (!['AWS::IAM::Policy', 'AWS::IAM::ManagedPolicy', 'AWS::S3::BucketPolicy', 'AWS::SQS::QueuePolicy'].includes(r.Type)) continue;
+      for (const statement of statements(record(r.Properties, id).PolicyDocument)) {
+        for (const res of list(statement.Resource)) assert.notEqual(res, '*', `${id} has a * resource`);
+        if (r.Type.startsWith('AWS::IAM')) assert.fail(`${id}: permissions belong in the function roles`);
+        assert.equal(statement.Effect, 'Deny', `${id} allows something`);
+      }
+    }
+  });
+
+  test('environment on AWS: no emulator endpoint, no log file, no token in plain text, no file: database, no local host', () => {
+    for (const fn of FUNCTION_NAMES) {
+      const env = environment(fn);
+      for (const name of ['AWS_ENDPOINT_URL', 'LOG_FILE', 'HF_TOKEN']) {
+        assert.ok(!(name in env) || isNoValue(env[name]), `${fn} sets ${name}: ${JSON.stringify(env[name])}`);
+      }
+      assert.equal(env.LIBSQL_URL, LIBSQL_URL);
+      assert.deepEqual(env.QUEUE_URL, { Ref: 'JobsQueue' });
+      assert.deepEqual(env.BUCKET_NAME, props('ImagesBucket').BucketName);
+      assert.equal(env.STAGE, STAGE);
+      if (fn === 'processImages') assert.equal(env.HF_TOKEN_PARAMETER, `/${SERVICE}/${STAGE}/hf-token`);
+      else assert.equal(env.HF_TOKEN_PARAMETER, undefined, `${fn} has no use for the token`);
+    }
+    const text = JSON.stringify(template);
+    for (const local of ['127.0.0.1', 'localhost', 'file:', '.data/']) assert.ok(!text.includes(local), `the template mentions ${local}`);
+  });
+
+  test('HTTP API: CORS, payload format 2.0 (base64 bodies decoded: the thumbnail route returns JPEG bytes), every route', async () => {
+    const api = props('HttpApi');
+    assert.equal(api.ProtocolType, 'HTTP');
+    const cors = record(api.CorsConfiguration, 'CorsConfiguration');
+    assert.deepEqual(cors.AllowMethods, ['GET', 'POST', 'OPTIONS']);
+    assert.ok(list(cors.AllowHeaders).includes('Content-Type'));
+    assert.ok(list(cors.AllowOrigins).length > 0);
+    const routes = Object.values(template.Resources)
+      .filter((r) => r.Type === 'AWS::ApiGatewayV2::Route')
+      .map((r) => String(record(r.Properties, 'route').RouteKey))
+      .sort();
+    assert.deepEqual(routes, ['GET /api/images', 'GET /api/images/{id}', 'GET /api/images/{id}/thumbnails/{size}', 'GET /api/stats', 'POST /api/images']);
+    const integrations = Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::ApiGatewayV2::Integration');
+    assert.equal(integrations.length, 5);
+    for (const [id, r] of integrations) {
+      const p = record(r.Properties, id);
+      assert.equal(p.IntegrationType, 'AWS_PROXY');
+      assert.equal(p.PayloadFormatVersion, '2.0', `${id}: isBase64Encoded responses need format 2.0`);
+    }
+    assert.ok(template.Resources.HttpApiIntegrationGetThumbnail, 'the thumbnail route has its integration');
+    // The handler marks its JPEG body base64, which API Gateway decodes.
+    const zip = await JSZip.loadAsync(readFileSync(zips.get('getThumbnail')?.path ?? ''));
+    const bundle = await zip.file('functions/get-thumbnail.mjs')?.async('string');
+    assert.match(bundle ?? '', /isBase64Encoded: true/);
+  });
+
+  test('bucket: public access blocked, encrypted, owner-enforced, TLS only, named per account and region', () => {
+    const bucket = props('ImagesBucket');
+    assert.deepEqual(bucket.PublicAccessBlockConfiguration, {
+      BlockPublicAcls: true,
+      BlockPublicPolicy: true,
+      IgnorePublicAcls: true,
+      RestrictPublicBuckets: true,
+    });
+    const rules = list(record(bucket.BucketEncryption, 'BucketEncryption').ServerSideEncryptionConfiguration);
+    assert.equal(record(record(rules[0], 'rule').ServerSideEncryptionByDefault, 'default').SSEAlgorithm, 'AES256');
+    assert.deepEqual(bucket.OwnershipControls, { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] });
+    const name = String(record(bucket.BucketName, 'BucketName')['Fn::Sub']);
+    assert.ok(name.includes('${AWS::AccountId}') && name.includes('${AWS::Region}'), name);
+    const policy = statements(props('ImagesBucketPolicy').PolicyDocument);
+    assert.ok(policy.some((s) => s.Effect === 'Deny' && JSON.stringify(s.Condition) === '{"Bool":{"aws:SecureTransport":"false"}}'));
+  });
+});
+
+describe('serverless package --stage dev: the bundles', () => {
+  test('one zip per function with its ESM bundle; sizes', (t) => {
+    const sizes: string[] = [];
+    for (const fn of FUNCTION_NAMES) {
+      const zip = zips.get(fn);
+      assert.ok(zip);
+      const bundles = zip.entries.filter((entry) => entry.startsWith('functions/') && entry.endsWith('.mjs'));
+      assert.deepEqual(bundles, [`functions/${FUNCTIONS[fn]}.mjs`], `${fn} carries other bundles`);
+      assert.ok(!zip.entries.some((entry) => entry.startsWith('node_modules/@aws-sdk/')), `${fn}: the AWS SDK comes with the runtime`);
+      assert.ok(!zip.entries.some((entry) => /\.(ts|map)$/.test(entry) && !entry.endsWith('.d.ts') && !entry.startsWith('node_modules/')), `${fn}: sources or maps`);
+      sizes.push(`${fn}: ${(zip.bytes / 1048576).toFixed(1)} MB zipped`);
+    }
+    t.diagnostic(sizes.join('; '));
+  });
+
+  test(`native binaries for linux-${npmCpu}: sharp only in the processor, libsql (glibc) in every function that opens the database`, () => {
+    for (const fn of FUNCTION_NAMES) {
+      const entries = zips.get(fn)?.entries ?? [];
+      const hasSharp = entries.some((entry) => entry.startsWith('node_modules/sharp/') || entry.startsWith('node_modules/@img/sharp-'));
+      // esbuild keeps an external import even when nothing of it is used: a
+      // function gets sharp as soon as it imports any module that imports sharp.
+      assert.equal(hasSharp, fn === 'processImages', `${fn}: sharp ${hasSharp ? 'packed: its bundle imports a module that imports sharp' : 'missing'}`);
+      if (fn === 'processImages') {
+        assert.ok(entries.some((entry) => entry.startsWith(`node_modules/@img/sharp-linux-${npmCpu}/`) && entry.endsWith('.node')));
+        assert.ok(entries.some((entry) => entry.startsWith(`node_modules/@img/sharp-libvips-linux-${npmCpu}/`)));
+      }
+      // Every function opens the database (lib/deps.ts).
+      assert.ok(entries.some((entry) => entry === `node_modules/@libsql/linux-${npmCpu}-gnu/index.node`), `${fn}: libsql binary missing`);
+      const allowed = new Set([`@libsql/linux-${npmCpu}-gnu`, `@img/sharp-linux-${npmCpu}`, `@img/sharp-libvips-linux-${npmCpu}`, '@img/colour']);
+      const scoped = new Set(entries.map((entry) => /^node_modules\/(@(?:libsql|img)\/[^/]+)\//.exec(entry)?.[1]).filter((name) => name !== undefined));
+      assert.deepEqual([...scoped].filter((name) => !allowed.has(name)), [], `${fn}: binaries for another platform`);
+    }
+  });
+
+  test('the .node binaries are ELF for the chosen CPU', async () => {
+    // e_machine in the ELF header: 0x3e x86-64, 0xb7 AArch64.
+    const expected = npmCpu === 'x64' ? 0x3e : 0xb7;
+    const zip = await JSZip.loadAsync(readFileSync(zips.get('processImages')?.path ?? ''));
+    const natives = Object.values(zip.files).filter((entry) => entry.name.endsWith('.node'));
+    assert.ok(natives.length >= 2);
+    for (const entry of natives) {
+      const header = await entry.async('nodebuffer');
+      assert.equal(header.subarray(0, 4).toString('latin1'), '\x7fELF', entry.name);
+      assert.equal(header.readUInt16LE(18), expected, `${entry.name} is not built for ${npmCpu}`);
+    }
+  });
+
+  test('each bundle loads in a fresh Node process with only the runtime SDK beside it, and exports handler; file: refused', async (t) => {
+    const root = join(workspace.dir, 'unzipped');
+    // The Lambda Node.js runtime provides the AWS SDK v3 outside the zip.
+    mkdirSync(join(root, 'node_modules'), { recursive: true });
+    symlinkSync(resolve(PROJECT_ROOT, 'node_modules/@aws-sdk'), join(root, 'node_modules/@aws-sdk'), 'dir');
+    const loader = resolve(import.meta.dirname, 'support/load-bundle.ts');
+    const canLoadNative = (npmCpu === 'x64' ? 'x64' : 'arm64') === arch();
+    const lambdaEnv = (fn: FunctionName, libsqlUrl: string): NodeJS.ProcessEnv => ({
+      PATH: process.env.PATH,
+      ...Object.fromEntries(
+        Object.entries(environment(fn)).filter(([, value]) => typeof value === 'string') as Array<[string, string]>,
+      ),
+      BUCKET_NAME: `${SERVICE}-${STAGE}-123456789012-us-east-1-images`,
+      QUEUE_URL: `https://sqs.us-east-1.amazonaws.com/123456789012/${SERVICE}-${STAGE}-jobs`,
+      LIBSQL_URL: libsqlUrl,
+      AWS_REGION: 'us-east-1',
+      AWS_LAMBDA_FUNCTION_NAME: `${SERVICE}-${STAGE}-${fn}`,
+    });
+    const load = async (fn: FunctionName, libsqlUrl: string): Promise<Json> => {
+      const bundle = join(root, fn, 'functions', `${FUNCTIONS[fn]}.mjs`);
+      const result = await run(process.execPath, [loader, bundle], { cwd: join(root, fn), env: lambdaEnv(fn, libsqlUrl), timeoutMs: 30_000 });
+      const line = result.output.split('\n').find((l) => l.startsWith('@@report '));
+      assert.ok(line, `${fn}: no report from the loader:\n${result.output}`);
+      return JSON.parse(line.slice('@@report '.length)) as Json;
+    };
+    const timings: string[] = [];
+    for (const fn of FUNCTION_NAMES) {
+      await extractZip(zips.get(fn)?.path ?? '', join(root, fn));
+      if (fn === 'processImages' && !canLoadNative) {
+        t.diagnostic(`processImages not loaded: its sharp is built for ${npmCpu}, this machine is ${arch()}`);
+        const source = readFileSync(join(root, fn, 'functions', `${FUNCTIONS[fn]}.mjs`), 'utf8');
+        assert.match(source, /export\s*\{[^}]*\bhandler\b/);
+        continue;
+      }
+      const report = await load(fn, LIBSQL_URL);
+      assert.equal(report.ok, true, `${fn}: ${JSON.stringify(report.error)}`);
+      assert.equal(report.handler, 'function', fn);
+      assert.deepEqual(report.exports, ['handler'], fn);
+      timings.push(`${fn}: ${String(report.importMs)} ms, ${String(report.rssMb)} MB RSS`);
+    }
+    t.diagnostic(`cold import here: ${timings.join('; ')}`);
+    // The guard travels in the bundle: a file database stops the cold start.
+    const refused = await load('getStats', 'file:/tmp/images.db');
+    assert.equal(refused.ok, false);
+    assert.equal(record(refused.error, 'error').name, 'ConfigError');
+    assert.match(String(record(refused.error, 'error').message), /LIBSQL_URL/);
+  });
+});
+
+test('serverless package --stage dev without LIBSQL_URL stops at variable resolution', async () => {
+  const result = await serverless(workspace, ['package', '--stage', STAGE], testEnv({ AWS_REGION: 'us-east-1' }), 60_000);
+  assert.ok(!result.timedOut);
+  assert.notEqual(result.code, 0, 'resolved without LIBSQL_URL');
+  assert.match(result.output, /Cannot resolve variable at "params\.dev\.libsqlUrl": Value not found at "env" source/);
+});
