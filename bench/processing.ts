@@ -3,7 +3,7 @@
 // JPEG decode floor), vipsthumbnail and ImageMagick, on the same files in the
 // same run, one image at a time, runs of each method interleaved so that
 // machine noise hits them alike.
-//   npm run bench:processing        (BENCH_REPEATS=N to change the repeats)
+//   npm run bench:processing   (BENCH_REPEATS: runs per large file, 7; BENCH_PHOTO_REPEATS: per sample photo, 3)
 import { mkdtempSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -138,7 +138,7 @@ async function main(): Promise<void> {
 
   // Real photos: per-file figures, then the whole set's total and its median image.
   const photos = await realPhotos();
-  const photoRepeats = Math.max(3, Math.ceil(repeats / 2));
+  const photoRepeats = Number(process.env.BENCH_PHOTO_REPEATS ?? 3);
   if (photos.length > 0) {
     progress(`real photos: ${photos.length} files × ${photoRepeats} runs per method and clock`);
     const perFile: Measured[] = [];
@@ -161,13 +161,14 @@ async function main(): Promise<void> {
   }
 
   const synthetic: Partial<Record<keyof typeof SYNTHETIC, Measured>> = {};
-  for (const key of ['jpeg12', 'jpeg24', 'png12'] as const) {
+  for (const key of ['jpeg12', 'jpeg12Smooth', 'jpeg24', 'png12'] as const) {
     const spec = SYNTHETIC[key];
     const path = await syntheticImage(spec);
     progress(`${spec.label}: ${repeats} runs per method and clock`);
-    const result = await measure({ name: spec.label, path, bytes: await readFile(path), jpeg: spec.format === 'jpeg' }, methods, tools, repeats);
+    const bytes = await readFile(path);
+    const result = await measure({ name: spec.label, path, bytes, jpeg: spec.format === 'jpeg' }, methods, tools, repeats);
     synthetic[key] = result;
-    addRows(spec.label, 1, result);
+    addRows(`${spec.label}, ${(bytes.length / 1e6).toFixed(1)} MB`, 1, result);
   }
 
   const twelve = synthetic.jpeg12;

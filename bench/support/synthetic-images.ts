@@ -18,11 +18,14 @@ export interface SyntheticSpec {
   height: number;
   format: 'jpeg' | 'png';
   alpha?: boolean;
+  /** Strength of the fine grain, 0–1 (default 0.5): the JPEG's entropy, so its size and decode cost. */
+  grain?: number;
 }
 
 export const SYNTHETIC = {
   jpeg12: { label: '12 MP JPEG (4000×3000)', file: `photo-12mp-${RECIPE}.jpg`, width: 4000, height: 3000, format: 'jpeg' },
   jpeg24: { label: '24 MP JPEG (6000×4000)', file: `photo-24mp-${RECIPE}.jpg`, width: 6000, height: 4000, format: 'jpeg' },
+  jpeg12Smooth: { label: '12 MP JPEG, smoother (4000×3000)', file: `photo-12mp-smooth-${RECIPE}.jpg`, width: 4000, height: 3000, format: 'jpeg', grain: 0.05 },
   png12: { label: '12 MP PNG with alpha (4000×3000)', file: `photo-12mp-alpha-${RECIPE}.png`, width: 4000, height: 3000, format: 'png', alpha: true },
   png50: { label: '50 MP PNG (8660×5774)', file: `photo-50mp-${RECIPE}.png`, width: 8660, height: 5774, format: 'png' },
 } as const satisfies Record<string, SyntheticSpec>;
@@ -57,7 +60,7 @@ async function render(spec: SyntheticSpec, path: string): Promise<void> {
   const tile = 509; // prime-sized, so the repetition does not line up with the 8×8 JPEG blocks
   const grain = await sharp(pseudoRandomBytes(tile * tile, 7), { raw: { width: tile, height: tile, channels: 1 } })
     .blur(0.6)
-    .linear(0.5, 64)
+    .linear(spec.grain ?? 0.5, 128 * (1 - (spec.grain ?? 0.5)))
     .toColourspace('srgb')
     .png({ compressionLevel: 0 })
     .toBuffer();
