@@ -32,9 +32,11 @@ export function createAwsClients(config: Config): { s3: S3Client; sqs: SQSClient
   const local = config.awsEndpoint
     ? { endpoint: config.awsEndpoint, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } }
     : {};
+  // A stalled call fails and is retried by the SDK instead of eating the whole Lambda timeout.
+  const requestHandler = { connectionTimeout: 3_000, requestTimeout: 15_000 };
   return {
-    s3: new S3Client({ region: config.region, forcePathStyle: Boolean(config.awsEndpoint), ...local }),
-    sqs: new SQSClient({ region: config.region, ...local }),
+    s3: new S3Client({ region: config.region, forcePathStyle: Boolean(config.awsEndpoint), requestHandler, ...local }),
+    sqs: new SQSClient({ region: config.region, requestHandler, ...local }),
   };
 }
 

@@ -30,12 +30,19 @@ export async function startStack(options: { dataDir: string; env?: Record<string
     detached: true,
   });
   let output = '';
-  const offlinePid = (): number => Number(/serverless offline started \(pid (\d+)\)/.exec(output)?.[1] ?? 0);
+  let serverlessPid = 0;
+  const offlinePid = (): number => serverlessPid;
   const exited = new Promise<void>((resolveExit) => child.once('exit', () => resolveExit()));
   const ready = new Promise<void>((resolveReady, reject) => {
+    let isReady = false;
     const onData = (chunk: Buffer): void => {
-      output += chunk.toString('utf8');
-      if (output.includes('[stack] ready in')) resolveReady();
+      // A bounded tail: a long run (benchmarks) must not slow down with its own log.
+      output = (output + chunk.toString('utf8')).slice(-200_000);
+      serverlessPid ||= Number(/serverless offline started \(pid (\d+)\)/.exec(output)?.[1] ?? 0);
+      if (!isReady && output.includes('[stack] ready in')) {
+        isReady = true;
+        resolveReady();
+      }
     };
     child.stdout?.on('data', onData);
     child.stderr?.on('data', onData);
