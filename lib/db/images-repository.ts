@@ -253,11 +253,7 @@ function toListItem(row: Row): ImageListItem {
 
 function toRecord(row: Row): ImageRecord {
   return {
-    id: String(row.id),
-    originalName: String(row.original_name),
-    status: String(row.status) as ImageStatus,
-    createdAt: String(row.created_at),
-    processedAt: nullableString(row.processed_at),
+    ...toListItem(row),
     originalKey: String(row.original_key),
     contentType: String(row.content_type),
     sizeBytes: Number(row.size_bytes),
