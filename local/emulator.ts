@@ -4,7 +4,7 @@
 import { join } from 'node:path';
 import { startFauxqs } from 'fauxqs';
 import type { FauxqsServer } from 'fauxqs';
-import { RESOURCES } from './resources.ts';
+import { emulatorInit, RESOURCES } from './resources.ts';
 import type { StageNames } from './resources.ts';
 
 export interface EmulatorOptions {
@@ -25,22 +25,6 @@ export async function startEmulator(options: EmulatorOptions): Promise<FauxqsSer
     defaultRegion: region,
     dataDir: join(options.dataDir, 'emulator'),
     s3StorageDir: join(options.dataDir, 's3'),
-    init: {
-      queues: [
-        { name: names.deadLetterQueue, attributes: { MessageRetentionPeriod: String(RESOURCES.deadLetterRetentionSeconds) } },
-        {
-          name: names.queue,
-          attributes: {
-            VisibilityTimeout: String(options.visibilityTimeoutSeconds ?? RESOURCES.visibilityTimeoutSeconds),
-            MessageRetentionPeriod: String(RESOURCES.queueRetentionSeconds),
-            RedrivePolicy: JSON.stringify({
-              deadLetterTargetArn: `arn:aws:sqs:${region}:${RESOURCES.emulatorAccountId}:${names.deadLetterQueue}`,
-              maxReceiveCount: String(RESOURCES.maxReceiveCount),
-            }),
-          },
-        },
-      ],
-      buckets: [names.bucket],
-    },
+    init: emulatorInit(names, { region, visibilityTimeoutSeconds: options.visibilityTimeoutSeconds }),
   });
 }

@@ -51,3 +51,33 @@ export function stageNames(stage: string, endpoint = `http://127.0.0.1:${RESOURC
     deadLetterFunction: `${prefix}-handleDeadLetters`,
   };
 }
+
+export interface EmulatorInit {
+  queues: Array<{ name: string; attributes: Record<string, string> }>;
+  buckets: string[];
+}
+
+/**
+ * The bucket, queue and dead-letter queue (with its redrive) of a stage, in the
+ * init format of fauxqs: the embedded emulator applies it at start, and the
+ * Docker profile's init file is generated from it.
+ */
+export function emulatorInit(names: StageNames, options: { region: string; visibilityTimeoutSeconds?: number }): EmulatorInit {
+  return {
+    queues: [
+      { name: names.deadLetterQueue, attributes: { MessageRetentionPeriod: String(RESOURCES.deadLetterRetentionSeconds) } },
+      {
+        name: names.queue,
+        attributes: {
+          VisibilityTimeout: String(options.visibilityTimeoutSeconds ?? RESOURCES.visibilityTimeoutSeconds),
+          MessageRetentionPeriod: String(RESOURCES.queueRetentionSeconds),
+          RedrivePolicy: JSON.stringify({
+            deadLetterTargetArn: `arn:aws:sqs:${options.region}:${RESOURCES.emulatorAccountId}:${names.deadLetterQueue}`,
+            maxReceiveCount: String(RESOURCES.maxReceiveCount),
+          }),
+        },
+      },
+    ],
+    buckets: [names.bucket],
+  };
+}
