@@ -251,7 +251,7 @@ async function runThroughput(label: string, images: readonly Photo[], env: Recor
 
 async function main(): Promise<void> {
   const photos = await realPhotos();
-  if (photos.length === 0) throw new Error('the end-to-end bench needs the sample photos in ../shared/images');
+  if (photos.length === 0) throw new Error('the end-to-end bench needs the test photos of test/fixtures/images');
   const images = Array.from({ length: UPLOADS }, (_, i) => photos[i % photos.length] as Photo);
   const totalMb = images.reduce((total, photo) => total + photo.bytes.length, 0) / 1e6;
 

@@ -11,7 +11,7 @@ const uploads = Number(process.env.LOAD_UPLOADS ?? 200);
 const concurrency = Number(process.env.LOAD_CONCURRENCY ?? 20);
 
 const photos = await realPhotos();
-if (photos.length === 0) throw new Error('no sample photos to upload (../shared/images)');
+if (photos.length === 0) throw new Error('no test photos to upload (test/fixtures/images)');
 
 const report = await withStack({ HF_TOKEN: '', CAPTION_ENDPOINT_URL: '' }, ({ stack }) =>
   runLoad({ apiUrl: stack.apiUrl, files: photos, uploads, concurrency, settleTimeoutMs: 600_000, pids: stack.pids() }),

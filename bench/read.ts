@@ -5,8 +5,6 @@
 // detail and thumbnail routes.
 //   npm run bench:read
 // Knobs: BENCH_READ_SECONDS (5 per route), BENCH_READ_CONNECTIONS (1,10).
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { performance } from 'node:perf_hooks';
 import autocannon from 'autocannon';
@@ -14,10 +12,9 @@ import type { Client } from '@libsql/client';
 import { aggregateStats, createImagesRepository } from '../lib/db/images-repository.ts';
 import type { ListCursor } from '../lib/db/images-repository.ts';
 import { decodeCursor } from '../lib/image-queries.ts';
-import { SAMPLE_IMAGES_DIR } from '../test/support/sample-images.ts';
+import { readSample } from '../test/support/sample-images.ts';
 import { fmt, percentile, printSection, progress, ratio, table, verdict } from './support/report.ts';
 import { QUIET_DEV_SERVER, withStack } from './support/stack-session.ts';
-import { SYNTHETIC, syntheticImage } from './support/synthetic-images.ts';
 
 const SECONDS = Number(process.env.BENCH_READ_SECONDS ?? 5);
 const CONNECTIONS = (process.env.BENCH_READ_CONNECTIONS ?? '1,10').split(',').map(Number);
@@ -163,8 +160,7 @@ async function main(): Promise<void> {
   const results: RouteResult[] = [];
   const queryResults: QueryResult[] = [];
   await withStack(QUIET_DEV_SERVER, async ({ stack, db }) => {
-    const photoPath = join(SAMPLE_IMAGES_DIR, 'gps/DSCN0010.jpg');
-    const photo = await readFile(photoPath).catch(async () => readFile(await syntheticImage(SYNTHETIC.jpeg12)));
+    const photo = await readSample('gps/DSCN0010.jpg');
     progress('uploading one photo for the detail and thumbnail routes');
     const id = await uploadAndWait(stack.apiUrl, photo, 'read-bench.jpg');
 

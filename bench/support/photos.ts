@@ -1,6 +1,5 @@
-// The real photos of ../shared/images that the pipeline turns into `success`
-// rows, read in place (never copied into the repository).
-import { existsSync } from 'node:fs';
+// The real photos of test/fixtures/images that the pipeline turns into
+// `success` rows.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { listSamples, SAMPLE_IMAGES_DIR } from '../../test/support/sample-images.ts';
@@ -24,15 +23,10 @@ export async function processOnce(bytes: Buffer): Promise<void> {
   await Promise.all([renderImage(bytes, { maxInputPixels: MAX_INPUT_PIXELS }), readExif(bytes, { includeGps: false })]);
 }
 
-/** Every sample photo that processes; an empty list (with a hint) when the folder is not there. */
+/** Every test photo that processes. */
 export async function realPhotos(): Promise<Photo[]> {
-  if (!existsSync(SAMPLE_IMAGES_DIR)) {
-    progress(`no sample photos at ${SAMPLE_IMAGES_DIR}: real-photo rows are skipped`);
-    return [];
-  }
   const photos: Photo[] = [];
   for (const folder of FOLDERS) {
-    if (!existsSync(join(SAMPLE_IMAGES_DIR, folder))) continue;
     for (const name of await listSamples(folder)) {
       const path = join(SAMPLE_IMAGES_DIR, name);
       const bytes = await readFile(path);

@@ -1,5 +1,6 @@
 // Large synthetic photos, made with sharp and cached under .data/bench/images
-// (git-ignored). Never copied from ../shared/images: those stay outside the repo.
+// (git-ignored): at 1.7 to 148 MB each they are made on first use rather than
+// carried in the repository like the small test photos of test/fixtures/images.
 import { existsSync, mkdirSync, renameSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import sharp from 'sharp';

@@ -39,7 +39,7 @@ describe('crash recovery through the real stack', { timeout: 300_000 }, () => {
     captions.setBehaviour({ kind: 'caption', text: 'never delivered', delayMs: 15_000 });
     stack = await startStack({ dataDir, env: env() });
     const ids: string[] = [];
-    for (const path of ['gps/DSCN0027.jpg', 'gps/DSCN0029.jpg', 'orientation/landscape_3.jpg']) {
+    for (const path of ['gps/DSCN0021.jpg', 'gps/DSCN0025.jpg', 'orientation/landscape_3.jpg']) {
       const form = new FormData();
       form.append('file', new Blob([await readSample(path)]), path.split('/')[1] ?? 'photo.jpg');
       const res = await fetch(`${stack.apiUrl}/api/images`, { method: 'POST', body: form });

@@ -179,8 +179,8 @@ describe('workflow over the local stack', { timeout: 600_000 }, () => {
 
   test('errors: unsupported type 415, unknown id 404, bad size 400, missing file 400, in the envelope', async () => {
     const gif = Buffer.from('GIF89a\x01\x00\x01\x00\x00\x00\x00;', 'latin1');
-    const heic = readSample('heic/IMG_5195.HEIC');
-    for (const [name, bytes] of [['fake.jpg', gif], ['photo.heic', heic], ['page.png', Buffer.from('<html></html>')]] as const) {
+    const heif = readSample('heic/samplefilehub.heif');
+    for (const [name, bytes] of [['fake.jpg', gif], ['photo.heif', heif], ['page.png', Buffer.from('<html></html>')]] as const) {
       const res = await upload(stack.apiUrl, name, bytes, 'image/jpeg');
       assert.equal(res.status, 415, name);
       assert.deepEqual(res.body, { status: 'error', data: null, error: 'Unsupported file type. Use JPG or PNG.' });
