@@ -158,10 +158,10 @@ async function runThroughput(label: string, images: readonly Photo[], env: Recor
     let extraPollers: { stop(): Promise<void> } | undefined;
     const clients: Array<{ destroy(): void }> = [];
     if (EXTRA_POLLERS > 0) {
-      const names = stageNames('local');
+      const names = stageNames('local', stack.emulatorUrl);
       const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
-      const sqs = new SQSClient({ region: 'us-east-1', endpoint: `http://127.0.0.1:${RESOURCES.emulatorPort}`, credentials });
-      const lambda = new LambdaClient({ region: 'us-east-1', endpoint: `http://127.0.0.1:${RESOURCES.lambdaPort}`, credentials, maxAttempts: 1 });
+      const sqs = new SQSClient({ region: 'us-east-1', endpoint: stack.emulatorUrl, credentials });
+      const lambda = new LambdaClient({ region: 'us-east-1', endpoint: stack.lambdaUrl, credentials, maxAttempts: 1 });
       clients.push(sqs, lambda);
       extraPollers = startSqsEventSource({
         sqs,

@@ -57,7 +57,7 @@ async function pollLoop(options: EventSourceOptions, signal: AbortSignal): Promi
         { abortSignal: signal },
       );
       const messages = received.Messages ?? [];
-      if (messages.length > 0) await deliver(options, messages);
+      if (messages.length > 0) await deliver(options, messages, signal);
     } catch (error) {
       if (signal.aborted) return;
       options.onError?.(error);
@@ -67,10 +67,15 @@ async function pollLoop(options: EventSourceOptions, signal: AbortSignal): Promi
   }
 }
 
-async function deliver(options: EventSourceOptions, messages: Message[]): Promise<void> {
+/**
+ * Stopping aborts an invocation in flight: nothing is deleted, so its messages
+ * come back after the visibility timeout, as after a Lambda that was cut off.
+ */
+async function deliver(options: EventSourceOptions, messages: Message[], signal: AbortSignal): Promise<void> {
   const event: SQSEvent = { Records: messages.map((message) => toRecord(message, options)) };
   const result = await options.lambda.send(
     new InvokeCommand({ FunctionName: options.functionName, Payload: Buffer.from(JSON.stringify(event)) }),
+    { abortSignal: signal },
   );
   if (result.FunctionError) {
     options.onError?.(new Error(`processor failed: ${result.Payload ? Buffer.from(result.Payload).toString('utf8') : result.FunctionError}`));

@@ -1,14 +1,12 @@
-// The real local stack for a bench: waits while another stack (a test run,
-// someone's `npm start`) holds the ports, starts one in a data folder of its
-// own, and always stops it, on Ctrl-C too.
+// The real local stack for a bench: one in a data folder and on ports of its
+// own (beside a developer's `npm start` or a test run), always stopped, on
+// Ctrl-C too.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { createClient } from '@libsql/client';
 import type { Client } from '@libsql/client';
-import { RESOURCES } from '../../local/resources.ts';
-import { isListening, startStack } from '../../test/support/stack.ts';
+import { startStack } from '../../test/support/stack.ts';
 import type { RunningStack } from '../../test/support/stack.ts';
 import { progress } from './report.ts';
 
@@ -18,8 +16,6 @@ export interface StackSession {
   /** The stack's own database file, opened by the bench (WAL: readers and writers coexist). */
   db: Client;
 }
-
-const PORTS = [RESOURCES.httpPort, RESOURCES.lambdaPort, RESOURCES.emulatorPort];
 
 /**
  * serverless-offline prints two notice lines per request. The benches turn
@@ -32,20 +28,7 @@ const PORTS = [RESOURCES.httpPort, RESOURCES.lambdaPort, RESOURCES.emulatorPort]
  */
 export const QUIET_DEV_SERVER: Record<string, string> = { SLS_LOG_LEVEL: process.env.BENCH_SLS_LOG_LEVEL ?? 'warning' };
 
-async function waitForFreePorts(timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const busy = [];
-    for (const port of PORTS) if (await isListening(port)) busy.push(port);
-    if (busy.length === 0) return;
-    if (Date.now() > deadline) throw new Error(`ports ${busy.join(', ')} still in use after ${timeoutMs / 1000} s: stop the other stack (npm start, npm test) and run the bench again`);
-    progress(`ports ${busy.join(', ')} in use (another stack or test run?); waiting`);
-    await sleep(5_000);
-  }
-}
-
 export async function withStack<T>(env: Record<string, string>, fn: (session: StackSession) => Promise<T>): Promise<T> {
-  await waitForFreePorts(Number(process.env.BENCH_PORT_WAIT_SECONDS ?? 300) * 1000);
   const workDir = mkdtempSync(join(tmpdir(), 'bench-stack-'));
   const dataDir = join(workDir, 'data');
   progress(`starting the stack in ${dataDir}${Object.keys(env).length > 0 ? ` with ${Object.entries(env).map(([k, v]) => `${k}=${v}`).join(' ')}` : ''}`);

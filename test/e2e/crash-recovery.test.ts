@@ -52,7 +52,7 @@ describe('crash recovery through the real stack', { timeout: 300_000 }, () => {
 
     await stack.crash();
     captions.setBehaviour({ kind: 'caption', text: 'after the crash' });
-    stack = await startStack({ dataDir, env: env() });
+    stack = await startStack({ dataDir, env: env(), ports: stack.ports });
 
     const finals: ImageDetail[] = [];
     for (const id of ids) {

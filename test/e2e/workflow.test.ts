@@ -12,7 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { GetObjectCommandOutput } from '@aws-sdk/client-s3';
 import sharp from 'sharp';
-import { RESOURCES, stageNames } from '../../local/resources.ts';
+import { stageNames } from '../../local/resources.ts';
 import { startFakeCaptionServer } from '../support/fake-caption-server.ts';
 import type { FakeCaptionServer } from '../support/fake-caption-server.ts';
 import { SAMPLE_IMAGES_DIR } from '../support/sample-images.ts';
@@ -50,24 +50,20 @@ describe('workflow over the local stack', { timeout: 600_000 }, () => {
   const dataDir = join(workDir, 'data');
   let stack: RunningStack;
   let captions: FakeCaptionServer;
-  const s3 = new S3Client({
-    region: 'us-east-1',
-    endpoint: `http://127.0.0.1:${RESOURCES.emulatorPort}`,
-    forcePathStyle: true,
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-  });
+  let s3: S3Client;
   const uploaded = new Map<string, { id: string; name: string; size: number }>();
 
   before(async () => {
     captions = await startFakeCaptionServer({ text: 'a photo taken with a camera' });
     stack = await startStack({ dataDir, env: { CAPTION_ENDPOINT_URL: captions.url, CAPTION_TIMEOUT_MS: '2000', CAPTION_RETRY_DELAY_SECONDS: '1' } });
+    s3 = new S3Client({ region: 'us-east-1', endpoint: stack.emulatorUrl, forcePathStyle: true, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
   });
 
   after(async () => {
     if (process.env.E2E_DEBUG) console.log(stack?.output());
     await stack?.stop();
     await captions?.close();
-    s3.destroy();
+    s3?.destroy();
     rmSync(workDir, { recursive: true, force: true });
   });
 
