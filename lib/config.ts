@@ -39,6 +39,8 @@ export interface Config {
   staleProcessingSeconds: number;
   logLevel: string;
   logFile: string | undefined;
+  /** The log file is moved to <file>.1 past this size (local stacks only; Lambda logs to CloudWatch). */
+  logFileMaxBytes: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -67,6 +69,7 @@ export function loadConfig(env: Env = process.env): Config {
     staleProcessingSeconds: integer(env, 'STALE_PROCESSING_SECONDS', 3600),
     logLevel: optional(env, 'LOG_LEVEL') ?? 'info',
     logFile: optional(env, 'LOG_FILE'),
+    logFileMaxBytes: integer(env, 'LOG_FILE_MAX_BYTES', 20 * 1024 * 1024),
   };
 }
 

@@ -101,7 +101,7 @@ export function getDeps(config: Config, logger: Logger): Promise<Deps> {
 }
 
 export function createProcessLogger(config: Config, name: string): Logger {
-  return createLogger({ level: config.logLevel, file: config.logFile, name });
+  return createLogger({ level: config.logLevel, file: config.logFile, name, fileMaxBytes: config.logFileMaxBytes });
 }
 
 export interface LambdaRuntime {
