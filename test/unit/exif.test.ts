@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import sharp from 'sharp';
-import { readExif } from '../../lib/images/exif.ts';
+import { MAX_EXIF_STRING_LENGTH, readExif } from '../../lib/images/exif.ts';
 import { jpegWithCorruptScan } from '../support/corrupt-jpeg.ts';
+import { jpegWithPrivateExif, pngWithPrivateExif, PRIVATE_VALUES } from '../support/private-exif-images.ts';
 import { listSamples, readSample } from '../support/sample-images.ts';
 
 const CAMERA_DATE = /^\d{4}:\d{2}:\d{2} \d{2}:\d{2}:\d{2}$/;
@@ -123,16 +124,16 @@ test(`readExif: cameras/Canon_40D.jpg → DateTimeOriginal exactly "2008:05:30 1
   assert.equal(typeof tags?.DateTimeOriginal, 'string');
 });
 
-test('readExif: cameras/Canon_40D.jpg → binary tags dropped, version tags as ASCII', async () => {
+test('readExif: cameras/Canon_40D.jpg → exposure facts served; version, binary, maker-note and comment tags not served', async () => {
   const tags = await withoutGps(await readSample('cameras/Canon_40D.jpg'));
   assert.ok(tags);
-  assert.equal(tags.ExifVersion, '0221');
-  assert.equal(tags.FlashpixVersion, '0100');
-  assert.equal('ComponentsConfiguration' in tags, false);
-  assert.equal('MakerNote' in tags, false);
-  assert.equal('UserComment' in tags, false);
-  // interop is off: these live in the interoperability IFD.
-  assert.equal('InteropIndex' in tags, false);
+  assert.equal(typeof tags.ExposureTime, 'number');
+  assert.equal(typeof tags.FNumber, 'number');
+  assert.equal(typeof tags.ISO, 'number');
+  assert.equal(typeof tags.FocalLength, 'number');
+  for (const key of ['ExifVersion', 'FlashpixVersion', 'ComponentsConfiguration', 'MakerNote', 'UserComment', 'InteropIndex']) {
+    assert.equal(key in tags, false, key);
+  }
 });
 
 // --- orientation/ ---
@@ -186,13 +187,11 @@ test('readExif: xmp/BlueSquare.jpg → IFD0 tags, XMP not parsed', async () => {
   assert.equal(Object.keys(tags).some((k) => k.includes(':') || k === 'xmp'), false);
 });
 
-test('readExif: xmp/no_exif.jpg (does carry a Photoshop EXIF segment despite its name) → its tags, XP* text decoded', async () => {
+test('readExif: xmp/no_exif.jpg (does carry a Photoshop EXIF segment despite its name) → Software served, XP* free text not served', async () => {
   const tags = await withoutGps(await readSample('xmp/no_exif.jpg'));
   assert.ok(tags);
   assert.equal(tags.Software, 'Adobe Photoshop CC (Macintosh)');
-  assert.equal(tags.XPTitle, 'Der Goalie bin ig');
-  assert.equal(tags.XPSubject, 'Cinema');
-  assert.equal(Object.keys(tags).some((k) => /^\d+$/.test(k)), false, 'unknown numeric tags dropped');
+  assert.deepEqual(Object.keys(tags).filter((k) => k.startsWith('XP') || /^\d+$/.test(k)), []);
   assertPlainJson(tags, 'no_exif.jpg');
 });
 
@@ -231,14 +230,94 @@ test('readExif: NUL padding with leftovers and space padding → stripped from s
   assert.equal('Software' in tags, false, 'a padding-only string is dropped, not kept as ""');
 });
 
-test('readExif: XPTitle with a lone UTF-16 surrogate → decoded, surrogate replaced by U+FFFD', async () => {
-  // "Hi" then a high surrogate with no low surrogate after it, then NUL.
+test('readExif: XPTitle and XPComment (UTF-16 free text, a lone surrogate included) → not served', async () => {
   const xpTitle = Buffer.from([0x48, 0x00, 0x69, 0x00, 0x00, 0xd8, 0x00, 0x00]);
-  const tags = await withoutGps(jpegWithExif(tiffWithTags([[0x010f, 'Acme'], [0x9c9b, xpTitle]])));
-  assert.ok(tags);
-  assert.equal(tags.XPTitle, 'Hi\uFFFD');
-  assert.equal(Buffer.from(JSON.stringify(tags), 'utf8').toString('utf8'), JSON.stringify(tags));
+  const tags = await withoutGps(jpegWithExif(tiffWithTags([[0x010f, 'Acme'], [0x9c9b, xpTitle], [0x9c9c, xpTitle]])));
+  assert.deepEqual(tags, { Make: 'Acme' });
 });
+
+// --- privacy: the allowlist ---
+
+const SERVED_KEYS = new Set([
+  'Make', 'Model', 'LensMake', 'LensModel', 'ExposureTime', 'FNumber', 'ISO', 'ExposureProgram', 'ExposureCompensation',
+  'MeteringMode', 'Flash', 'FocalLength', 'FocalLengthIn35mmFormat', 'DateTimeOriginal', 'CreateDate', 'ModifyDate',
+  'OffsetTime', 'OffsetTimeOriginal', 'OffsetTimeDigitized', 'Orientation', 'ImageWidth', 'ImageHeight', 'ExifImageWidth',
+  'ExifImageHeight', 'Software', 'ColorSpace',
+]);
+
+function assertNothingPrivate(tags: Record<string, unknown> | null, label: string): void {
+  const json = JSON.stringify(tags);
+  for (const value of PRIVATE_VALUES) assert.ok(!json.includes(value), `${label}: ${value} served in ${json}`);
+  assert.ok(json.length < 2_000, `${label}: ${json.length} characters served`);
+}
+
+for (const includeGps of [false, true]) {
+  test(`readExif: JPEG with serial numbers, owner, artist, 60 kB description, GPS in EXIF and XMP (includeGps ${includeGps}) → only camera facts`, async () => {
+    const tags = await readExif(await jpegWithPrivateExif(), { includeGps });
+    assert.ok(tags);
+    assert.equal(tags.Make, 'Acme');
+    assert.equal(tags.LensModel, 'Acme 50mm');
+    assert.equal(tags.DateTimeOriginal, '2021:02:03 04:05:06');
+    assert.equal(tags.Software, 'Acme Firmware 1.2');
+    for (const key of ['SerialNumber', 'BodySerialNumber', 'LensSerialNumber', 'OwnerName', 'CameraOwnerName', 'Artist', 'Copyright', 'ImageDescription', 'UserComment']) {
+      assert.equal(key in tags, false, key);
+    }
+    if (includeGps) {
+      // Opted in: the position of the EXIF GPS block, never XMP's.
+      assert.equal(tags.latitude, 51.5);
+      assert.deepEqual(tags.GPSLatitude, [51, 30, 0]);
+    } else {
+      assertNothingPrivate(tags, 'jpeg');
+      assert.deepEqual(gpsKeys(tags), []);
+    }
+  });
+}
+
+test('readExif: PNG with a 100 kB ImageDescription, artist, serial number in eXIf and GPS in XMP → Make and Model only', async () => {
+  const tags = await withGps(await pngWithPrivateExif());
+  assert.deepEqual(tags, { Make: 'Acme', Model: 'Private Eye 1' });
+});
+
+test('readExif: every sample file → only allowlisted keys; GPS keys only with includeGps', async () => {
+  for (const folder of ['cameras', 'gps', 'orientation', 'xmp', 'mobile']) {
+    for (const rel of await listSamples(folder)) {
+      const tags = await withoutGps(await readSample(rel));
+      const unexpected = Object.keys(tags ?? {}).filter((key) => !SERVED_KEYS.has(key));
+      assert.deepEqual(unexpected, [], rel);
+    }
+  }
+});
+
+test(`readExif: a 60,000-character Make and a 300-character Model → each cut to ${MAX_EXIF_STRING_LENGTH} characters`, async () => {
+  const png = await plainImage().withExif({ IFD0: { Model: 'm'.repeat(300) } }).png().toBuffer();
+  assert.equal((await withoutGps(png))?.Model, 'm'.repeat(MAX_EXIF_STRING_LENGTH));
+  const tags = await withoutGps(jpegWithExif(tiffWithTags([[0x010f, 'A'.repeat(60_000)]])));
+  assert.equal(tags?.Make, 'A'.repeat(MAX_EXIF_STRING_LENGTH));
+});
+
+const DATES: Array<[raw: string, served: boolean]> = [
+  ['2008:05:30 15:56:01', true],
+  ['2024:02:29 23:59:59', true],
+  ['2023:02:29 12:00:00', false],
+  ['2021:04:31 12:00:00', false],
+  ['2021:13:01 12:00:00', false],
+  ['2021:00:10 12:00:00', false],
+  ['2021:01:10 24:00:00', false],
+  ['2021:01:10 12:60:00', false],
+  ['0000:00:00 00:00:00', false],
+  ['    :  :     :  :  ', false],
+  ['yesterday at noon', false],
+  ['2021:01:10 12:00:00 and then some', false],
+];
+
+for (const [raw, served] of DATES) {
+  test(`readExif: DateTimeOriginal ${JSON.stringify(raw)} → ${served ? 'served as written' : 'dropped'}`, async () => {
+    const png = await plainImage().withExif({ IFD0: { Make: 'Acme' }, IFD2: { DateTimeOriginal: raw } }).png().toBuffer();
+    const tags = await withoutGps(png);
+    assert.equal(tags?.DateTimeOriginal, served ? raw : undefined);
+    assert.equal(tags?.Make, 'Acme');
+  });
+}
 
 // --- broken and hostile input ---
 
