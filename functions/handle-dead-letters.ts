@@ -6,6 +6,6 @@ import { settleDeadLetters } from '../lib/dead-letters.ts';
 const { config, deps } = lambdaRuntime('handle-dead-letters');
 
 export const handler = async (event: SQSEvent): Promise<SQSBatchResponse> => {
-  const { images, logger } = await deps();
-  return settleDeadLetters({ images, logger, maxReceiveCount: config.maxReceiveCount }, event.Records);
+  const { lifecycle, queue, logger } = await deps();
+  return settleDeadLetters({ lifecycle, queue, logger, maxReceiveCount: config.maxReceiveCount }, event.Records);
 };

@@ -1,15 +1,15 @@
 // SQS -> thumbnails, metadata, EXIF and caption for each record of the batch.
-import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { lambdaRuntime } from '../lib/deps.ts';
 import { processJobBatch } from '../lib/process-batch.ts';
 
 const { config, deps } = lambdaRuntime('process-images');
 
-export const handler = async (event: SQSEvent): Promise<SQSBatchResponse> => {
-  const { images, storage, queue, captioner, logger } = await deps();
+export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+  const { lifecycle, storage, queue, captioner, logger } = await deps();
   return processJobBatch(
     {
-      images,
+      lifecycle,
       storage,
       queue,
       captioner,
@@ -19,6 +19,11 @@ export const handler = async (event: SQSEvent): Promise<SQSBatchResponse> => {
       captionRetry: { maxAttempts: config.captionMaxAttempts, baseDelaySeconds: config.captionRetryDelaySeconds },
     },
     event.Records,
-    { concurrency: config.processingConcurrency, maxReceiveCount: config.maxReceiveCount },
+    {
+      concurrency: config.processingConcurrency,
+      maxReceiveCount: config.maxReceiveCount,
+      remainingTimeMs: () => context.getRemainingTimeInMillis(),
+      longestImageMs: config.maxImageSeconds * 1000,
+    },
   );
 };

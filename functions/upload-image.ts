@@ -1,6 +1,6 @@
 // POST /api/images
 import { lambdaRuntime } from '../lib/deps.ts';
-import { httpHandler, jsonResponse, multipartFile, requestBaseUrl } from '../lib/http.ts';
+import { headerValue, httpHandler, jsonResponse, multipartFile, requestBaseUrl } from '../lib/http.ts';
 import { toQueued } from '../lib/presenters.ts';
 import { uploadImage } from '../lib/upload-image.ts';
 
@@ -8,8 +8,14 @@ const { config, logger, deps } = lambdaRuntime('upload-image');
 
 export const handler = httpHandler(
   async (event) => {
-    const record = await uploadImage({ ...(await deps()), maxUploadBytes: config.maxUploadBytes }, multipartFile(event, 'file'));
-    return jsonResponse(toQueued(record, requestBaseUrl(event, config.publicBaseUrl)), { statusCode: 202, status: 'queued' });
+    const { record, replayed } = await uploadImage({ ...(await deps()), maxUploadBytes: config.maxUploadBytes }, multipartFile(event, 'file'), {
+      idempotencyKey: headerValue(event, 'idempotency-key'),
+    });
+    return jsonResponse(toQueued(record, requestBaseUrl(event, config.publicBaseUrl)), {
+      statusCode: 202,
+      status: 'queued',
+      ...(replayed ? { headers: { 'idempotent-replayed': 'true' } } : {}),
+    });
   },
   { logger: () => logger, multipart: { maxFileBytes: config.maxUploadBytes } },
 );

@@ -33,9 +33,17 @@ export interface Config {
   caption: CaptionConfig;
   captionMaxAttempts: number;
   captionRetryDelaySeconds: number;
-  /** Rows queued longer than this are enqueued again by the sweeper (the message may have been lost). */
+  /**
+   * The job queue's visibility timeout (resources.json, passed by
+   * serverless.yml): a delivery's lease on a row lasts this long, so a
+   * redelivery after a crash finds it run out.
+   */
+  queueVisibilityTimeoutSeconds: number;
+  /** The longest one image may take in the processor, caption included: no record starts with less time left. */
+  maxImageSeconds: number;
+  /** A job whose send was never confirmed this long is sent again by the sweeper; so is a pending caption with no retry scheduled. */
   staleQueuedSeconds: number;
-  /** Rows processing longer than this are marked failed by the sweeper (every delivery has run out). */
+  /** A row whose lease ran out this long ago with no delivery taking over is marked failed (transient) by the sweeper. */
   staleProcessingSeconds: number;
   logLevel: string;
   logFile: string | undefined;
@@ -65,6 +73,8 @@ export function loadConfig(env: Env = process.env): Config {
     caption,
     captionMaxAttempts: integer(env, 'CAPTION_MAX_ATTEMPTS', 4),
     captionRetryDelaySeconds: integer(env, 'CAPTION_RETRY_DELAY_SECONDS', 30),
+    queueVisibilityTimeoutSeconds: integer(env, 'QUEUE_VISIBILITY_TIMEOUT_SECONDS', 370),
+    maxImageSeconds: integer(env, 'MAX_IMAGE_SECONDS', 25),
     staleQueuedSeconds: integer(env, 'STALE_QUEUED_SECONDS', 900),
     staleProcessingSeconds: integer(env, 'STALE_PROCESSING_SECONDS', 3600),
     logLevel: optional(env, 'LOG_LEVEL') ?? 'info',

@@ -1,32 +1,49 @@
 // Messages that ran out of deliveries end in the dead-letter queue. Whatever
-// stopped them (a crash, a timeout, an error on the last try), their image
-// must not stay `processing`: the row is marked failed with the last error
-// seen. A caption job that ran out only gives up on the caption.
+// stopped them (a crash, a timeout, an outage on the last try), their image
+// must not wait forever: the row is marked failed, as a transient failure
+// that `npm run redrive` can run again. A caption job that ran out only gives
+// up on the caption. A row some delivery still holds a live lease on is left
+// to it: the message is retried later. A message that is not even a job is
+// kept in the dead-letter queue for a person to look at, with its body in the
+// log, and out of sight for 12 h so it does not come back every few seconds.
 import type { SQSBatchResponse, SQSRecord } from 'aws-lambda';
-import type { ImagesRepository } from './db/images-repository.ts';
+import { PermanentProcessingError } from './errors.ts';
+import type { ImageLifecycle } from './image-lifecycle.ts';
 import type { Logger } from './log.ts';
 import { parseJob } from './queue.ts';
-import { handleRecords } from './sqs-batch.ts';
+import type { JobQueue, ProcessImageJob } from './queue.ts';
+import { handleRecords, loggedBody } from './sqs-batch.ts';
 
 export interface DeadLetterDeps {
-  images: ImagesRepository;
+  lifecycle: ImageLifecycle;
+  queue: JobQueue;
   logger: Logger;
   maxReceiveCount: number;
 }
 
+/** The longest SQS lets a received message stay hidden. */
+export const PARKED_SECONDS = 43_200;
+
 export function settleDeadLetters(deps: DeadLetterDeps, records: SQSRecord[]): Promise<SQSBatchResponse> {
   return handleRecords(records, { concurrency: 1, logger: deps.logger }, async (record) => {
-    const job = parseJob(record.body);
-    const now = new Date().toISOString();
+    let job: ProcessImageJob;
+    try {
+      job = parseJob(record.body);
+    } catch (error) {
+      if (!(error instanceof PermanentProcessingError)) throw error;
+      deps.logger.error({ err: error, messageId: record.messageId, body: loggedBody(record) }, 'dead letter is not a job; kept in the dead-letter queue');
+      await deps.queue.postpone(record, PARKED_SECONDS).catch((park: unknown) => deps.logger.warn({ err: park, messageId: record.messageId }, 'dead letter could not be set aside'));
+      throw error instanceof Error ? new Error(`kept: ${error.message}`) : error;
+    }
     const log = deps.logger.child({ imageId: job.imageId });
     if (job.kind === 'caption') {
-      await deps.images.updateCaption(job.imageId, { caption: null, captionStatus: 'failed', captionError: 'Caption retries ran out', now });
-      log.warn('caption job dead-lettered; caption marked failed');
+      const result = await deps.lifecycle.giveUpCaption(job.imageId);
+      if (result === 'leased') throw new Error('a caption attempt is still running; settled later');
+      log.warn({ result }, 'caption job dead-lettered');
       return;
     }
-    const row = await deps.images.find(job.imageId);
-    const reason = `Processing failed after ${deps.maxReceiveCount} attempts: ${row?.error ?? 'the processor did not finish (crash or timeout)'}`;
-    const marked = await deps.images.markFailed(job.imageId, reason, null, now);
-    log.warn({ marked, reason }, 'job dead-lettered');
+    const result = await deps.lifecycle.settleDeadLetter(job.imageId, job.generation, deps.maxReceiveCount);
+    if (result === 'leased') throw new Error('a delivery still holds the lease; settled later');
+    log.warn({ result }, 'job dead-lettered');
   });
 }

@@ -8,6 +8,8 @@ import { openDatabase } from './db/client.ts';
 import type { DatabaseClient } from './db/client.ts';
 import { createImagesRepository } from './db/images-repository.ts';
 import type { ImagesRepository } from './db/images-repository.ts';
+import { createImageLifecycle } from './image-lifecycle.ts';
+import type { ImageLifecycle } from './image-lifecycle.ts';
 import { createCaptioner } from './images/caption.ts';
 import type { Captioner } from './images/caption.ts';
 import { createLogger } from './log.ts';
@@ -22,21 +24,39 @@ export interface Deps {
   logger: Logger;
   db: DatabaseClient;
   images: ImagesRepository;
+  lifecycle: ImageLifecycle;
   storage: ImageStorage;
   queue: JobQueue;
   captioner: Captioner | null;
 }
 
-export function createAwsClients(config: Config): { s3: S3Client; sqs: SQSClient } {
+/**
+ * Every S3 and SQS call ends within maxAttempts x requestTimeout (plus a
+ * short backoff), so a stalled service ends in the upload's 503 and rollback,
+ * never in a Lambda timeout that leaves half a job: test/deploy checks the
+ * upload function's timeout against SDK_CALL_BUDGET_MS. requestTimeout bounds
+ * a whole attempt only with throwOnRequestTimeout (without it the SDK merely
+ * logs a warning); socketTimeout ends a silent connection sooner.
+ */
+export const SDK_TIMEOUTS = { connectionTimeoutMs: 1_000, requestTimeoutMs: 3_000, socketTimeoutMs: 3_000, maxAttempts: 2 } as const;
+/** The longest one SDK call can take, retries and backoff (at most about a second here) included. */
+export const SDK_CALL_BUDGET_MS = SDK_TIMEOUTS.maxAttempts * SDK_TIMEOUTS.requestTimeoutMs + 1_000;
+
+export function createAwsClients(config: Pick<Config, 'region' | 'awsEndpoint'>): { s3: S3Client; sqs: SQSClient } {
   // Emulators take any credentials; on AWS the SDK uses the function's role.
   const local = config.awsEndpoint
     ? { endpoint: config.awsEndpoint, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } }
     : {};
-  // A stalled call fails and is retried by the SDK instead of eating the whole Lambda timeout.
-  const requestHandler = { connectionTimeout: 3_000, requestTimeout: 15_000 };
+  const requestHandler = {
+    connectionTimeout: SDK_TIMEOUTS.connectionTimeoutMs,
+    requestTimeout: SDK_TIMEOUTS.requestTimeoutMs,
+    throwOnRequestTimeout: true,
+    socketTimeout: SDK_TIMEOUTS.socketTimeoutMs,
+  };
+  const common = { region: config.region, requestHandler, maxAttempts: SDK_TIMEOUTS.maxAttempts, ...local };
   return {
-    s3: new S3Client({ region: config.region, forcePathStyle: Boolean(config.awsEndpoint), requestHandler, ...local }),
-    sqs: new SQSClient({ region: config.region, requestHandler, ...local }),
+    s3: new S3Client({ ...common, forcePathStyle: Boolean(config.awsEndpoint) }),
+    sqs: new SQSClient(common),
   };
 }
 
@@ -78,11 +98,13 @@ export async function createDeps(config: Config, logger: Logger): Promise<Deps> 
   const { s3, sqs } = createAwsClients(config);
   const caption = await captionSettings(config, logger);
   const db = await openDatabase(config.databaseUrl, config.databaseAuthToken);
+  const images = createImagesRepository(db);
   return {
     config,
     logger,
     db,
-    images: createImagesRepository(db),
+    images,
+    lifecycle: createImageLifecycle(images, { leaseSeconds: config.queueVisibilityTimeoutSeconds }),
     storage: createImageStorage(s3, config.bucketName),
     queue: createJobQueue(sqs, config.queueUrl),
     captioner: createCaptioner(caption),

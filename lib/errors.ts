@@ -35,6 +35,16 @@ export class RouteNotFoundError extends AppError {
   }
 }
 
+/** The request clashes with the resource's current state (a row being processed, a request still running). */
+export class ConflictError extends AppError {
+  readonly statusCode = 409;
+}
+
+/** Well-formed, but it cannot be honoured as sent (an Idempotency-Key reused for another body). */
+export class UnprocessableRequestError extends AppError {
+  readonly statusCode = 422;
+}
+
 export class PayloadTooLargeError extends AppError {
   readonly statusCode = 413;
   constructor(limitBytes: number) {

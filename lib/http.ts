@@ -100,6 +100,15 @@ function multipartBody(maxFileBytes: number): MiddlewareObj<HttpEvent, HttpResul
   };
 }
 
+/** A request header, whatever the case the client or the gateway gave its name. */
+export function headerValue(event: HttpEvent, name: string): string | undefined {
+  const wanted = name.toLowerCase();
+  for (const [key, value] of Object.entries(event.headers ?? {})) {
+    if (key.toLowerCase() === wanted) return value;
+  }
+  return undefined;
+}
+
 /** The first file sent in multipart field `name`, as parsed by the body-parser middleware. */
 export function multipartFile(event: HttpEvent, name: string): { filename: string | undefined; content: Buffer } | undefined {
   const part = (event.body as unknown as MultipartFields | undefined)?.[name];

@@ -1,12 +1,17 @@
 // One job through the processor. `process`: original -> thumbnails, metadata,
-// EXIF, caption -> final row. Permanent problems end the row as `failed` at
-// once; transient ones are rethrown so the queue delivers the message again,
-// until the last delivery, which records the failure instead of leaving the
-// row `processing` while the message moves to the dead-letter queue.
+// EXIF, caption -> final row. The delivery first claims the row with a lease
+// (lib/image-lifecycle.ts): a duplicate delivery that finds another delivery
+// at work does nothing, so each image's work (and its paid caption call) is
+// done once. Permanent problems end the row as `failed` at once; transient
+// ones release the row and are rethrown so the queue delivers the message
+// again, until the last delivery, which records the failure (transient, so
+// it can be run again) instead of leaving the row to the dead-letter queue.
 // `caption`: a later attempt at the caption of a finished image, scheduled
-// with a growing delay when the caption service had a passing fault.
+// with a growing delay when the caption service had a passing fault; it takes
+// the row's lease too, so a duplicate caption job calls the service no more.
+import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import type { CaptionStatus, ImagesRepository } from './db/images-repository.ts';
+import type { CaptionStatus } from './db/images-repository.ts';
 import { PermanentProcessingError } from './errors.ts';
 import { CaptionError } from './images/caption.ts';
 import type { Captioner } from './images/caption.ts';
@@ -14,6 +19,8 @@ import { readExif } from './images/exif.ts';
 import { THUMBNAIL_SIZES } from './images/thumbnail-sizes.ts';
 import type { ThumbnailSize } from './images/thumbnail-sizes.ts';
 import { renderImage } from './images/thumbnails.ts';
+import { transientFailureReason } from './image-lifecycle.ts';
+import type { ClaimResult, ImageLifecycle } from './image-lifecycle.ts';
 import type { Logger } from './log.ts';
 import type { JobQueue, ProcessImageJob } from './queue.ts';
 import type { ImageStorage } from './storage.ts';
@@ -26,7 +33,7 @@ export interface CaptionRetryPolicy {
 }
 
 export interface PipelineDeps {
-  images: ImagesRepository;
+  lifecycle: ImageLifecycle;
   storage: ImageStorage;
   queue: JobQueue;
   captioner: Captioner | null;
@@ -37,26 +44,31 @@ export interface PipelineDeps {
 }
 
 export interface Delivery {
+  /** The SQS message id; a random one when the caller has none (each call then counts as another message). */
+  messageId?: string;
   /** ApproximateReceiveCount of the SQS message. */
   receiveCount: number;
   maxReceiveCount: number;
+  /** The generation the job was sent for; absent in older messages. */
+  jobGeneration?: number;
 }
 
 export type PipelineOutcome = 'success' | 'failed' | 'skipped';
 
 export function runJob(deps: PipelineDeps, job: ProcessImageJob, delivery: Delivery): Promise<PipelineOutcome> {
-  return job.kind === 'caption' ? retryCaption(deps, job.imageId) : processImage(deps, job.imageId, delivery);
+  const withJob = { ...delivery, ...(job.generation === undefined ? {} : { jobGeneration: job.generation }) };
+  return job.kind === 'caption' ? retryCaption(deps, job.imageId, withJob) : processImage(deps, job.imageId, withJob);
 }
 
 export async function processImage(deps: PipelineDeps, imageId: string, delivery: Delivery): Promise<PipelineOutcome> {
   const log = deps.logger.child({ imageId });
-  const claimed = await deps.images.claim(imageId, new Date().toISOString());
-  if (!claimed) {
-    const existing = await deps.images.find(imageId);
-    log.warn({ status: existing?.status ?? 'unknown' }, existing ? 'duplicate delivery of a finished image; skipped' : 'job for an unknown image; skipped');
+  const claim = await deps.lifecycle.claim(imageId, deliveryRef(delivery));
+  if (claim.outcome !== 'claimed') {
+    logRefusal(log, claim, 'image');
     return 'skipped';
   }
-  log.info({ attempt: claimed.attempts, receiveCount: delivery.receiveCount }, 'processing started');
+  const { record: claimed, token } = claim;
+  log.info({ attempt: claimed.attempts, receiveCount: delivery.receiveCount, generation: claimed.generation }, 'processing started');
   const started = performance.now();
   const elapsed = (): number => Math.round((performance.now() - started) * 10) / 10;
 
@@ -74,7 +86,7 @@ export async function processImage(deps: PipelineDeps, imageId: string, delivery
     const caption = await attemptCaption(deps, rendered.thumbnails.medium.data, 1, log);
 
     const processingTimeMs = elapsed();
-    const finished = await deps.images.markSuccess(imageId, {
+    const finished = await deps.lifecycle.succeed(imageId, token, {
       ...rendered.metadata,
       exif: exif ? JSON.stringify(exif) : null,
       caption: caption.text,
@@ -85,49 +97,79 @@ export async function processImage(deps: PipelineDeps, imageId: string, delivery
       processedAt: new Date().toISOString(),
     });
     if (!finished) {
-      log.info('image already finished by another delivery');
+      log.warn('lease lost before the image was finished (another delivery took over); result discarded');
       return 'skipped';
     }
     log.info({ processingTimeMs, width: rendered.metadata.width, height: rendered.metadata.height, captionStatus: caption.status }, 'processing succeeded');
     if (caption.status === 'pending') await scheduleCaptionRetry(deps, imageId, 1, log);
     return 'success';
   } catch (error) {
-    const lastDelivery = delivery.receiveCount >= delivery.maxReceiveCount;
+    // An older generation's last delivery is not the job's last: the current
+    // generation's message still has its own deliveries.
+    const currentJob = delivery.jobGeneration === undefined || delivery.jobGeneration === claimed.generation;
+    const lastDelivery = currentJob && delivery.receiveCount >= delivery.maxReceiveCount;
     if (error instanceof PermanentProcessingError || lastDelivery) {
-      const reason =
+      const failure =
         error instanceof PermanentProcessingError
-          ? error.message
-          : `Processing failed after ${delivery.receiveCount} attempts: ${errorMessage(error)}`;
-      await deps.images.markFailed(imageId, reason, elapsed(), new Date().toISOString());
-      log.warn({ err: error, reason }, 'processing failed');
+          ? { reason: error.message, kind: 'permanent' as const }
+          : { reason: transientFailureReason(imageId, `Processing failed after ${delivery.receiveCount} attempts`, errorMessage(error)), kind: 'transient' as const };
+      if (!(await deps.lifecycle.fail(imageId, token, { ...failure, processingTimeMs: elapsed() }))) {
+        log.warn({ err: error }, 'lease lost before the failure was recorded (another delivery took over)');
+        return 'skipped';
+      }
+      log.warn({ err: error, reason: failure.reason, failureKind: failure.kind }, 'processing failed');
       return 'failed';
     }
     log.warn({ err: error, receiveCount: delivery.receiveCount }, 'processing hit a transient error; the message will be retried');
-    await deps.images.recordRetryableError(imageId, errorMessage(error), new Date().toISOString()).catch(() => undefined);
+    // Best effort: if the database is what failed, the lease runs out by itself.
+    await deps.lifecycle.release(imageId, token, errorMessage(error)).catch(() => undefined);
     throw error;
   }
 }
 
-/** A later caption attempt; its own failures are recorded, never thrown. */
-export async function retryCaption(deps: PipelineDeps, imageId: string): Promise<PipelineOutcome> {
+/** A later caption attempt; the caption's own failures are recorded, never thrown. */
+export async function retryCaption(deps: PipelineDeps, imageId: string, delivery: Delivery): Promise<PipelineOutcome> {
   const log = deps.logger.child({ imageId });
-  const record = await deps.images.find(imageId);
-  if (!record || record.status !== 'success' || record.captionStatus !== 'pending') {
-    log.info({ status: record?.status, captionStatus: record?.captionStatus }, 'caption retry not needed; skipped');
+  const claim = await deps.lifecycle.claimCaption(imageId, deliveryRef(delivery));
+  if (claim.outcome !== 'claimed') {
+    logRefusal(log, claim, 'caption');
     return 'skipped';
   }
-  const now = (): string => new Date().toISOString();
-  const thumbnail = await deps.storage.getThumbnail(imageId, 'medium');
-  if (!thumbnail) {
-    await deps.images.updateCaption(imageId, { caption: null, captionStatus: 'failed', captionError: 'Thumbnail missing for captioning', now: now() });
-    return 'failed';
+  const { record, token } = claim;
+  try {
+    const thumbnail = await deps.storage.getThumbnail(imageId, 'medium');
+    const attempt = record.captionAttempts + 1;
+    const caption = thumbnail
+      ? await attemptCaption(deps, thumbnail, attempt, log)
+      : { text: null, status: 'failed' as const, error: 'Thumbnail missing for captioning' };
+    if (!(await deps.lifecycle.recordCaptionAttempt(imageId, token, { caption: caption.text, captionStatus: caption.status, captionError: caption.error }))) {
+      log.warn({ attempt }, 'caption lease lost before the attempt was recorded; outcome discarded');
+      return 'skipped';
+    }
+    log.info({ attempt, captionStatus: caption.status }, 'caption retried');
+    if (caption.status === 'pending') await scheduleCaptionRetry(deps, imageId, attempt, log);
+    return caption.status === 'done' ? 'success' : caption.status === 'pending' ? 'skipped' : 'failed';
+  } catch (error) {
+    await deps.lifecycle.releaseCaption(imageId, token).catch(() => undefined);
+    throw error;
   }
-  const attempt = record.captionAttempts + 1;
-  const caption = await attemptCaption(deps, thumbnail, attempt, log);
-  await deps.images.updateCaption(imageId, { caption: caption.text, captionStatus: caption.status, captionError: caption.error, now: now() });
-  log.info({ attempt, captionStatus: caption.status }, 'caption retried');
-  if (caption.status === 'pending') await scheduleCaptionRetry(deps, imageId, attempt, log);
-  return caption.status === 'done' ? 'success' : caption.status === 'pending' ? 'skipped' : 'failed';
+}
+
+function deliveryRef(delivery: Delivery): { messageId: string; receiveCount: number } {
+  return { messageId: delivery.messageId ?? randomUUID(), receiveCount: delivery.receiveCount };
+}
+
+function logRefusal(log: Logger, claim: Exclude<ClaimResult, { outcome: 'claimed' }>, what: 'image' | 'caption'): void {
+  switch (claim.outcome) {
+    case 'missing':
+      log.warn(`${what} job for an unknown image; skipped`);
+      return;
+    case 'leased':
+      log.info({ leaseExpiresAt: claim.record.leaseExpiresAt }, `duplicate delivery while another delivery holds the ${what}'s lease; skipped`);
+      return;
+    case 'done':
+      log.info({ status: claim.record.status, captionStatus: claim.record.captionStatus }, what === 'image' ? 'duplicate delivery of a finished image; skipped' : 'caption retry not needed; skipped');
+  }
 }
 
 interface CaptionOutcome {
@@ -148,19 +190,19 @@ async function attemptCaption(deps: PipelineDeps, jpeg: Buffer, attempt: number,
   }
 }
 
+/**
+ * Sends the job of the next caption attempt and records that SQS accepted it.
+ * When either step fails the caption stays `pending` with no job recorded,
+ * and the sweeper sends one later: nothing is left waiting forever.
+ */
 async function scheduleCaptionRetry(deps: PipelineDeps, imageId: string, attemptsSoFar: number, log: Logger): Promise<void> {
   const delaySeconds = Math.min(900, deps.captionRetry.baseDelaySeconds * 2 ** (attemptsSoFar - 1));
   try {
     await deps.queue.send({ imageId, kind: 'caption' }, { delaySeconds });
+    await deps.lifecycle.confirmCaptionJobSent(imageId);
     log.info({ delaySeconds, attemptsSoFar }, 'caption retry scheduled');
   } catch (error) {
-    log.warn({ err: error }, 'caption retry could not be scheduled');
-    await deps.images.updateCaption(imageId, {
-      caption: null,
-      captionStatus: 'failed',
-      captionError: `Caption retry could not be scheduled: ${errorMessage(error)}`,
-      now: new Date().toISOString(),
-    });
+    log.warn({ err: error }, 'caption retry could not be scheduled; the sweeper will send it');
   }
 }
 

@@ -4,6 +4,9 @@ import { migrate } from './schema.ts';
 
 export type { Client as DatabaseClient };
 
+/** How long a write waits for another writer's lock before it fails. */
+export const DATABASE_BUSY_TIMEOUT_MS = 5_000;
+
 /**
  * Opens the database and brings its schema up to date. `file:` URLs get a busy
  * timeout so concurrent writers (several Lambda workers locally) wait for the
@@ -11,7 +14,7 @@ export type { Client as DatabaseClient };
  * setting it once through any pooled connection is enough.
  */
 export async function openDatabase(url: string, authToken?: string): Promise<Client> {
-  const client = createClient({ url, authToken, intMode: 'number', timeout: 5_000 });
+  const client = createClient({ url, authToken, intMode: 'number', timeout: DATABASE_BUSY_TIMEOUT_MS });
   if (url.startsWith('file:')) await client.execute('PRAGMA journal_mode = WAL');
   await migrate(client);
   return client;

@@ -4,6 +4,8 @@ import type { ImageFormat } from '../images/sniff.ts';
 
 export type ImageStatus = 'queued' | 'processing' | 'success' | 'failed';
 export type CaptionStatus = 'pending' | 'done' | 'failed' | 'off';
+/** Why a `failed` row failed: `permanent` (the image itself) or `transient` (an outage; it can run again). */
+export type FailureKind = 'permanent' | 'transient';
 
 export interface ImageRecord {
   id: string;
@@ -24,8 +26,19 @@ export interface ImageRecord {
   captionAttempts: number;
   processingTimeMs: number | null;
   error: string | null;
+  failureKind: FailureKind | null;
   attempts: number;
   updatedAt: string;
+  /** Counts the row's jobs: 1 at upload, one more for each reprocess or redrive. */
+  generation: number;
+  /** When SQS accepted the job message of this generation; null while unconfirmed. */
+  jobSentAt: string | null;
+  leaseToken: string | null;
+  leaseMessageId: string | null;
+  leaseReceiveCount: number | null;
+  leaseExpiresAt: string | null;
+  /** When SQS accepted the job for the pending caption's next attempt; null when none is scheduled. */
+  captionJobSentAt: string | null;
 }
 
 export interface NewImage {
@@ -57,6 +70,31 @@ export interface CaptionUpdate {
   now: string;
 }
 
+/** A delivery's hold on a row: who (token, message) and until when. */
+export interface Lease {
+  token: string;
+  messageId: string;
+  receiveCount: number;
+  expiresAt: string;
+}
+
+export interface IdempotencyKeyRecord {
+  key: string;
+  requestHash: string;
+  imageId: string;
+  createdAt: string;
+}
+
+export interface NewIdempotencyKey {
+  key: string;
+  requestHash: string;
+  /** A key created before this time has expired and may be taken by a new request. */
+  expiredBefore: string;
+}
+
+/** The image was inserted, or the key already belonged to another request (nothing inserted). */
+export type KeyedInsert = { inserted: ImageRecord } | { existing: IdempotencyKeyRecord };
+
 export interface ImageStats {
   total: number;
   success: number;
@@ -85,107 +123,263 @@ export interface ImagePage {
   next: ListCursor | null;
 }
 
+/**
+ * All SQL about images. The writes that move a row between states are the
+ * transitions of lib/image-lifecycle.ts, which documents them and is their
+ * only caller; each WHERE clause here is the guard of its transition.
+ */
 export interface ImagesRepository {
+  // Creating and removing rows
   insertQueued(image: NewImage): Promise<ImageRecord>;
+  /** The image and its Idempotency-Key in one transaction: of two requests with one key, one inserts. */
+  insertQueuedWithKey(image: NewImage, key: NewIdempotencyKey): Promise<KeyedInsert>;
   delete(id: string): Promise<void>;
-  /** Moves a queued (or interrupted) row to processing; null when the row is missing or already final. */
-  claim(id: string, now: string): Promise<ImageRecord | null>;
-  markSuccess(id: string, result: ProcessedImage): Promise<boolean>;
-  markFailed(id: string, reason: string, processingTimeMs: number | null, now: string): Promise<boolean>;
-  /** Keeps the last transient error on a row that will be retried, for the failure reason if retries run out. */
-  recordRetryableError(id: string, message: string, now: string): Promise<void>;
-  /** Counts a caption attempt on a finished image and stores its outcome. */
-  updateCaption(id: string, update: CaptionUpdate): Promise<boolean>;
-  /** Rows that have waited in `queued` or `processing` since before the given times. */
-  findStale(queuedBefore: string, processingBefore: string, limit: number): Promise<ImageRecord[]>;
-  touch(id: string, now: string): Promise<void>;
+
+  // Lifecycle transitions (lib/image-lifecycle.ts)
+  confirmJobSent(id: string, generation: number, now: string): Promise<boolean>;
+  claimJob(id: string, lease: Lease, now: string): Promise<ImageRecord | null>;
+  finishSuccess(id: string, leaseToken: string, result: ProcessedImage): Promise<boolean>;
+  finishFailed(id: string, leaseToken: string, failure: { reason: string; kind: FailureKind; processingTimeMs: number | null; now: string }): Promise<boolean>;
+  releaseJob(id: string, leaseToken: string, lastError: string, now: string): Promise<boolean>;
+  requeueFailed(id: string, kinds: FailureKind[], now: string): Promise<ImageRecord | null>;
+  claimCaption(id: string, lease: Lease, now: string): Promise<ImageRecord | null>;
+  finishCaptionAttempt(id: string, leaseToken: string, update: CaptionUpdate): Promise<boolean>;
+  releaseCaption(id: string, leaseToken: string, now: string): Promise<boolean>;
+  confirmCaptionJobSent(id: string, now: string): Promise<boolean>;
+  giveUpCaption(id: string, reason: string, now: string): Promise<boolean>;
+  failDeadLettered(id: string, generation: number | null, reason: string, now: string): Promise<boolean>;
+  failAbandoned(id: string, reason: string, leaseExpiredBefore: string, now: string): Promise<boolean>;
+
+  // Look-ups of the sweeper and the redrive
+  /** `queued` rows whose job message SQS never confirmed, waiting since before `before`. */
+  findUnsentJobs(before: string, limit: number): Promise<ImageRecord[]>;
+  /** `processing` rows whose lease ran out before `leaseExpiredBefore` and that nobody took over. */
+  findAbandoned(leaseExpiredBefore: string, limit: number): Promise<ImageRecord[]>;
+  /** Finished images whose caption is `pending` with no caption job scheduled, since before `before`. */
+  findUnscheduledCaptions(before: string, now: string, limit: number): Promise<ImageRecord[]>;
+  /** `failed` rows of these kinds, failed at or after `since` (all when null), oldest first. */
+  findFailed(kinds: FailureKind[], since: string | null, limit: number): Promise<ImageRecord[]>;
+
+  // Idempotency keys
+  findIdempotencyKey(key: string, createdAfter: string): Promise<IdempotencyKeyRecord | null>;
+  deleteExpiredIdempotencyKeys(createdBefore: string): Promise<number>;
+
+  // Reads
   find(id: string): Promise<ImageRecord | null>;
   /** One page, newest first; keyset pagination over the images_created_at index, so any page costs the same. */
   list(page: ListPageRequest): Promise<ImagePage>;
   stats(): Promise<ImageStats>;
 }
 
+/** A lease nobody holds any more: none, run out, or held by an earlier receive of the same message. */
+const LEASE_FREE = '(lease_token IS NULL OR lease_expires_at <= ? OR (lease_message_id = ? AND lease_receive_count < ?))';
+const CLEAR_LEASE = 'lease_token = NULL, lease_message_id = NULL, lease_receive_count = NULL, lease_expires_at = NULL';
+const SET_LEASE = 'lease_token = ?, lease_message_id = ?, lease_receive_count = ?, lease_expires_at = ?';
+
 export function createImagesRepository(db: Client): ImagesRepository {
+  const one = async (sql: string, args: Array<string | number | null>): Promise<ImageRecord | null> => {
+    const row = (await db.execute({ sql, args })).rows[0];
+    return row ? toRecord(row) : null;
+  };
+  const many = async (sql: string, args: Array<string | number | null>): Promise<ImageRecord[]> =>
+    (await db.execute({ sql, args })).rows.map(toRecord);
+  const changed = async (sql: string, args: Array<string | number | null>): Promise<boolean> =>
+    (await db.execute({ sql, args })).rowsAffected > 0;
+  const leaseArgs = (lease: Lease): Array<string | number> => [lease.token, lease.messageId, lease.receiveCount, lease.expiresAt];
+  const leaseFreeArgs = (lease: Lease, now: string): Array<string | number> => [now, lease.messageId, lease.receiveCount];
+  const insertSql = `INSERT INTO images (id, original_name, status, created_at, updated_at, original_key, content_type, size_bytes)`;
+  const insertArgs = (image: NewImage): Array<string | number> => [
+    image.id,
+    image.originalName,
+    image.createdAt,
+    image.createdAt,
+    image.originalKey,
+    image.contentType,
+    image.sizeBytes,
+  ];
+
   return {
+    // ---- Creating and removing rows ---------------------------------------
+
     async insertQueued(image) {
-      const rs = await db.execute({
-        sql: `INSERT INTO images (id, original_name, status, created_at, updated_at, original_key, content_type, size_bytes)
-              VALUES (?, ?, 'queued', ?, ?, ?, ?, ?)
-              RETURNING *`,
-        args: [image.id, image.originalName, image.createdAt, image.createdAt, image.originalKey, image.contentType, image.sizeBytes],
-      });
-      const row = rs.rows[0];
-      if (!row) throw new Error(`insert of image ${image.id} returned no row`);
-      return toRecord(row);
+      const record = await one(`${insertSql} VALUES (?, ?, 'queued', ?, ?, ?, ?, ?) RETURNING *`, insertArgs(image));
+      if (!record) throw new Error(`insert of image ${image.id} returned no row`);
+      return record;
+    },
+
+    async insertQueuedWithKey(image, key) {
+      // The key is taken (or an expired one taken over) first; the image row is
+      // inserted only if the key now names it. One transaction: a concurrent
+      // request with the same key sees both or neither.
+      const [, inserted, current] = await db.batch(
+        [
+          {
+            sql: `INSERT INTO idempotency_keys (key, request_hash, image_id, created_at) VALUES (?, ?, ?, ?)
+                  ON CONFLICT (key) DO UPDATE SET request_hash = excluded.request_hash, image_id = excluded.image_id, created_at = excluded.created_at
+                  WHERE idempotency_keys.created_at < ?`,
+            args: [key.key, key.requestHash, image.id, image.createdAt, key.expiredBefore],
+          },
+          {
+            sql: `${insertSql} SELECT ?, ?, 'queued', ?, ?, ?, ?, ?
+                  WHERE EXISTS (SELECT 1 FROM idempotency_keys WHERE key = ? AND image_id = ?) RETURNING *`,
+            args: [...insertArgs(image), key.key, image.id],
+          },
+          { sql: 'SELECT * FROM idempotency_keys WHERE key = ?', args: [key.key] },
+        ],
+        'write',
+      );
+      const row = inserted?.rows[0];
+      if (row) return { inserted: toRecord(row) };
+      const existing = current?.rows[0];
+      if (!existing) throw new Error(`idempotency key ${key.key} neither inserted nor found`);
+      return { existing: toKeyRecord(existing) };
     },
 
     async delete(id) {
+      // The idempotency_keys_image_deleted trigger removes the row's key too.
       await db.execute({ sql: 'DELETE FROM images WHERE id = ?', args: [id] });
     },
 
-    async claim(id, now) {
-      const rs = await db.execute({
-        sql: `UPDATE images SET status = 'processing', attempts = attempts + 1, updated_at = ?
-              WHERE id = ? AND status IN ('queued', 'processing')
-              RETURNING *`,
-        args: [now, id],
-      });
+    // ---- Lifecycle transitions: the WHERE clause is the guard -------------
+
+    confirmJobSent: (id, generation, now) =>
+      changed('UPDATE images SET job_sent_at = ? WHERE id = ? AND generation = ? AND job_sent_at IS NULL', [now, id, generation]),
+
+    claimJob: (id, lease, now) =>
+      // Receiving the message proves it was sent: job_sent_at is confirmed here too.
+      one(
+        `UPDATE images SET status = 'processing', attempts = attempts + 1, ${SET_LEASE},
+                job_sent_at = coalesce(job_sent_at, ?), updated_at = ?
+         WHERE id = ? AND (status = 'queued' OR (status = 'processing' AND ${LEASE_FREE}))
+         RETURNING *`,
+        [...leaseArgs(lease), now, now, id, ...leaseFreeArgs(lease, now)],
+      ),
+
+    finishSuccess: (id, token, r) =>
+      changed(
+        `UPDATE images SET status = 'success', error = NULL, failure_kind = NULL, width = ?, height = ?, format = ?, exif = ?,
+                caption = ?, caption_status = ?, caption_error = ?, caption_attempts = ?, caption_job_sent_at = NULL,
+                processing_time_ms = ?, processed_at = ?, updated_at = ?, ${CLEAR_LEASE}
+         WHERE id = ? AND status = 'processing' AND lease_token = ?`,
+        [r.width, r.height, r.format, r.exif, r.caption, r.captionStatus, r.captionError, r.captionAttempts, r.processingTimeMs, r.processedAt, r.processedAt, id, token],
+      ),
+
+    finishFailed: (id, token, f) =>
+      changed(
+        `UPDATE images SET status = 'failed', error = ?, failure_kind = ?, processing_time_ms = ?, processed_at = ?, updated_at = ?, ${CLEAR_LEASE}
+         WHERE id = ? AND status = 'processing' AND lease_token = ?`,
+        [f.reason, f.kind, f.processingTimeMs, f.now, f.now, id, token],
+      ),
+
+    releaseJob: (id, token, lastError, now) =>
+      changed(
+        `UPDATE images SET status = 'queued', error = ?, updated_at = ?, ${CLEAR_LEASE}
+         WHERE id = ? AND status = 'processing' AND lease_token = ?`,
+        [lastError, now, id, token],
+      ),
+
+    requeueFailed: (id, kinds, now) =>
+      one(
+        `UPDATE images SET status = 'queued', generation = generation + 1, job_sent_at = NULL, error = NULL, failure_kind = NULL,
+                processing_time_ms = NULL, processed_at = NULL, updated_at = ?, ${CLEAR_LEASE}
+         WHERE id = ? AND status = 'failed' AND failure_kind IN (${kinds.map(() => '?').join(', ')})
+         RETURNING *`,
+        [now, id, ...kinds],
+      ),
+
+    claimCaption: (id, lease, now) =>
+      one(
+        `UPDATE images SET ${SET_LEASE}, updated_at = ?
+         WHERE id = ? AND status = 'success' AND caption_status = 'pending' AND ${LEASE_FREE}
+         RETURNING *`,
+        [...leaseArgs(lease), now, id, ...leaseFreeArgs(lease, now)],
+      ),
+
+    finishCaptionAttempt: (id, token, u) =>
+      // The job that carried this attempt is used up: caption_job_sent_at is cleared.
+      changed(
+        `UPDATE images SET caption = ?, caption_status = ?, caption_error = ?, caption_attempts = caption_attempts + 1,
+                caption_job_sent_at = NULL, updated_at = ?, ${CLEAR_LEASE}
+         WHERE id = ? AND status = 'success' AND caption_status = 'pending' AND lease_token = ?`,
+        [u.caption, u.captionStatus, u.captionError, u.now, id, token],
+      ),
+
+    releaseCaption: (id, token, now) =>
+      changed(`UPDATE images SET updated_at = ?, ${CLEAR_LEASE} WHERE id = ? AND status = 'success' AND lease_token = ?`, [now, id, token]),
+
+    confirmCaptionJobSent: (id, now) =>
+      changed(
+        `UPDATE images SET caption_job_sent_at = ?
+         WHERE id = ? AND status = 'success' AND caption_status = 'pending' AND caption_job_sent_at IS NULL`,
+        [now, id],
+      ),
+
+    giveUpCaption: (id, reason, now) =>
+      changed(
+        `UPDATE images SET caption = NULL, caption_status = 'failed', caption_error = ?, caption_job_sent_at = NULL, updated_at = ?, ${CLEAR_LEASE}
+         WHERE id = ? AND status = 'success' AND caption_status = 'pending' AND (lease_token IS NULL OR lease_expires_at <= ?)`,
+        [reason, now, id, now],
+      ),
+
+    failDeadLettered: (id, generation, reason, now) =>
+      changed(
+        `UPDATE images SET status = 'failed', error = ?, failure_kind = 'transient', processed_at = ?, updated_at = ?, ${CLEAR_LEASE}
+         WHERE id = ? AND (? IS NULL OR generation = ?)
+           AND (status = 'queued' OR (status = 'processing' AND (lease_token IS NULL OR lease_expires_at <= ?)))`,
+        [reason, now, now, id, generation, generation, now],
+      ),
+
+    failAbandoned: (id, reason, leaseExpiredBefore, now) =>
+      // Evaluated when the row is written, not when it was found: a delivery
+      // that claimed the row a moment ago holds a fresh lease and is left alone.
+      changed(
+        `UPDATE images SET status = 'failed', error = ?, failure_kind = 'transient', processed_at = ?, updated_at = ?, ${CLEAR_LEASE}
+         WHERE id = ? AND status = 'processing' AND coalesce(lease_expires_at, updated_at) < ?`,
+        [reason, now, now, id, leaseExpiredBefore],
+      ),
+
+    // ---- Look-ups of the sweeper and the redrive ---------------------------
+
+    findUnsentJobs: (before, limit) =>
+      many(`SELECT * FROM images WHERE status = 'queued' AND job_sent_at IS NULL AND updated_at < ? ORDER BY updated_at LIMIT ?`, [before, limit]),
+
+    findAbandoned: (leaseExpiredBefore, limit) =>
+      many(
+        `SELECT * FROM images WHERE status = 'processing'
+           AND (lease_expires_at < ? OR (lease_expires_at IS NULL AND updated_at < ?))
+         ORDER BY updated_at LIMIT ?`,
+        [leaseExpiredBefore, leaseExpiredBefore, limit],
+      ),
+
+    findUnscheduledCaptions: (before, now, limit) =>
+      many(
+        `SELECT * FROM images WHERE status = 'success' AND caption_status = 'pending' AND caption_job_sent_at IS NULL
+           AND updated_at < ? AND (lease_token IS NULL OR lease_expires_at <= ?)
+         ORDER BY updated_at LIMIT ?`,
+        [before, now, limit],
+      ),
+
+    findFailed: (kinds, since, limit) =>
+      many(
+        `SELECT * FROM images WHERE status = 'failed' AND failure_kind IN (${kinds.map(() => '?').join(', ')})
+           AND (? IS NULL OR processed_at >= ?)
+         ORDER BY processed_at, id LIMIT ?`,
+        [...kinds, since, since, limit],
+      ),
+
+    // ---- Idempotency keys ---------------------------------------------------
+
+    async findIdempotencyKey(key, createdAfter) {
+      const rs = await db.execute({ sql: 'SELECT * FROM idempotency_keys WHERE key = ? AND created_at >= ?', args: [key, createdAfter] });
       const row = rs.rows[0];
-      return row ? toRecord(row) : null;
+      return row ? toKeyRecord(row) : null;
     },
 
-    async markSuccess(id, r) {
-      // Only a row this delivery claimed may finish: a late duplicate never
-      // moves a finished row.
-      const rs = await db.execute({
-        sql: `UPDATE images SET status = 'success', error = NULL, width = ?, height = ?, format = ?, exif = ?,
-                caption = ?, caption_status = ?, caption_error = ?, caption_attempts = ?, processing_time_ms = ?,
-                processed_at = ?, updated_at = ?
-              WHERE id = ? AND status = 'processing'`,
-        args: [r.width, r.height, r.format, r.exif, r.caption, r.captionStatus, r.captionError, r.captionAttempts, r.processingTimeMs, r.processedAt, r.processedAt, id],
-      });
-      return rs.rowsAffected > 0;
+    async deleteExpiredIdempotencyKeys(createdBefore) {
+      return (await db.execute({ sql: 'DELETE FROM idempotency_keys WHERE created_at < ?', args: [createdBefore] })).rowsAffected;
     },
 
-    async markFailed(id, reason, processingTimeMs, now) {
-      const rs = await db.execute({
-        sql: `UPDATE images SET status = 'failed', error = ?, processing_time_ms = ?, processed_at = ?, updated_at = ?
-              WHERE id = ? AND status IN ('queued', 'processing')`,
-        args: [reason, processingTimeMs, now, now, id],
-      });
-      return rs.rowsAffected > 0;
-    },
-
-    async recordRetryableError(id, message, now) {
-      await db.execute({
-        sql: `UPDATE images SET error = ?, updated_at = ? WHERE id = ? AND status IN ('queued', 'processing')`,
-        args: [message, now, id],
-      });
-    },
-
-    async updateCaption(id, u) {
-      // Only a caption still owed may change: a duplicate retry after `done` is a no-op.
-      const rs = await db.execute({
-        sql: `UPDATE images SET caption = ?, caption_status = ?, caption_error = ?, caption_attempts = caption_attempts + 1, updated_at = ?
-              WHERE id = ? AND status = 'success' AND caption_status = 'pending'`,
-        args: [u.caption, u.captionStatus, u.captionError, u.now, id],
-      });
-      return rs.rowsAffected > 0;
-    },
-
-    async findStale(queuedBefore, processingBefore, limit) {
-      const rs = await db.execute({
-        sql: `SELECT * FROM images
-              WHERE (status = 'queued' AND updated_at < ?) OR (status = 'processing' AND updated_at < ?)
-              ORDER BY updated_at LIMIT ?`,
-        args: [queuedBefore, processingBefore, limit],
-      });
-      return rs.rows.map(toRecord);
-    },
-
-    async touch(id, now) {
-      await db.execute({ sql: 'UPDATE images SET updated_at = ? WHERE id = ?', args: [now, id] });
-    },
+    // ---- Reads --------------------------------------------------------------
 
     async find(id) {
       const rs = await db.execute({ sql: 'SELECT * FROM images WHERE id = ?', args: [id] });
@@ -267,8 +461,25 @@ function toRecord(row: Row): ImageRecord {
     captionAttempts: Number(row.caption_attempts ?? 0),
     processingTimeMs: nullableNumber(row.processing_time_ms),
     error: nullableString(row.error),
+    failureKind: nullableString(row.failure_kind) as FailureKind | null,
     attempts: Number(row.attempts),
     updatedAt: String(row.updated_at),
+    generation: Number(row.generation ?? 1),
+    jobSentAt: nullableString(row.job_sent_at),
+    leaseToken: nullableString(row.lease_token),
+    leaseMessageId: nullableString(row.lease_message_id),
+    leaseReceiveCount: nullableNumber(row.lease_receive_count),
+    leaseExpiresAt: nullableString(row.lease_expires_at),
+    captionJobSentAt: nullableString(row.caption_job_sent_at),
+  };
+}
+
+function toKeyRecord(row: Row): IdempotencyKeyRecord {
+  return {
+    key: String(row.key),
+    requestHash: String(row.request_hash),
+    imageId: String(row.image_id),
+    createdAt: String(row.created_at),
   };
 }
 

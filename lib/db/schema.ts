@@ -88,8 +88,80 @@ const STATEMENTS = [
           (SELECT coalesce(sum(processing_time_ms), 0) FROM images WHERE status = 'success'),
           (SELECT count(processing_time_ms) FROM images WHERE status = 'success')
    WHERE NOT EXISTS (SELECT 1 FROM image_counters)`,
+  // Idempotency-Key of POST /api/images: a retried request with the same key
+  // answers the image the first one created. Keys expire after 24 h (the
+  // sweeper deletes them); an image deleted by an upload's rollback takes its
+  // key with it, so a retry of a failed request starts afresh.
+  `CREATE TABLE IF NOT EXISTS idempotency_keys (
+     key          TEXT PRIMARY KEY,
+     request_hash TEXT NOT NULL,
+     image_id     TEXT NOT NULL,
+     created_at   TEXT NOT NULL
+   )`,
+  'CREATE INDEX IF NOT EXISTS idempotency_keys_created_at ON idempotency_keys (created_at)',
+  'CREATE INDEX IF NOT EXISTS idempotency_keys_image_id ON idempotency_keys (image_id)',
+  `CREATE TRIGGER IF NOT EXISTS idempotency_keys_image_deleted AFTER DELETE ON images BEGIN
+     DELETE FROM idempotency_keys WHERE image_id = OLD.id;
+   END`,
+];
+
+/**
+ * Columns added after the first release, in order. A database file created
+ * by an earlier version gets them with ALTER TABLE at cold start, and so does
+ * a new one (the CREATE TABLE above stays the first release's), so there is
+ * one path to test. What each column means: lib/image-lifecycle.ts.
+ */
+const ADDED_COLUMNS: Array<{ name: string; definition: string; backfill?: string }> = [
+  {
+    name: 'failure_kind',
+    definition: "TEXT CHECK (failure_kind IN ('permanent', 'transient'))",
+    // Rows failed by an earlier version: its transient reasons began with these
+    // words, so an outage's victims become eligible for `npm run redrive`.
+    backfill: `UPDATE images SET failure_kind = CASE
+                 WHEN error LIKE 'Processing failed after %' OR error LIKE 'Processing did not finish%' THEN 'transient'
+                 ELSE 'permanent' END
+               WHERE status = 'failed'`,
+  },
+  { name: 'generation', definition: 'INTEGER NOT NULL DEFAULT 1' },
+  // Left NULL on existing rows: a row still `queued` from an earlier version
+  // cannot prove its message was sent, so the sweeper sends it once more
+  // (a duplicate is skipped by the lease).
+  { name: 'job_sent_at', definition: 'TEXT' },
+  { name: 'lease_token', definition: 'TEXT' },
+  { name: 'lease_message_id', definition: 'TEXT' },
+  { name: 'lease_receive_count', definition: 'INTEGER' },
+  { name: 'lease_expires_at', definition: 'TEXT' },
+  { name: 'caption_job_sent_at', definition: 'TEXT' },
+];
+
+/** Indexes over the added columns, created once they exist. */
+const ADDED_INDEXES = [
+  // The sweeper's look-ups: jobs whose send was never confirmed, leases that
+  // ran out, pending captions with no job scheduled.
+  "CREATE INDEX IF NOT EXISTS images_unsent_jobs ON images (updated_at) WHERE status = 'queued' AND job_sent_at IS NULL",
+  "CREATE INDEX IF NOT EXISTS images_leases ON images (lease_expires_at) WHERE status = 'processing'",
+  `CREATE INDEX IF NOT EXISTS images_unscheduled_captions ON images (updated_at)
+   WHERE status = 'success' AND caption_status = 'pending' AND caption_job_sent_at IS NULL`,
+  // The redrive's look-up of failed rows by cause and time.
+  "CREATE INDEX IF NOT EXISTS images_failed ON images (failure_kind, processed_at) WHERE status = 'failed'",
 ];
 
 export async function migrate(client: Client): Promise<void> {
   await client.batch(STATEMENTS, 'write');
+  // In a write transaction: several Lambdas starting at once against the same
+  // database take turns, and the second finds the columns already there.
+  const tx = await client.transaction('write');
+  try {
+    const info = await tx.execute('PRAGMA table_info(images)');
+    const existing = new Set(info.rows.map((row) => String(row.name)));
+    for (const column of ADDED_COLUMNS) {
+      if (existing.has(column.name)) continue;
+      await tx.execute(`ALTER TABLE images ADD COLUMN ${column.name} ${column.definition}`);
+      if (column.backfill) await tx.execute(column.backfill);
+    }
+    for (const statement of ADDED_INDEXES) await tx.execute(statement);
+    await tx.commit();
+  } finally {
+    tx.close();
+  }
 }

@@ -8,6 +8,8 @@ import { dirname, join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import JSZip from 'jszip';
 import { PROJECT_ROOT, RESOURCES } from '../../local/resources.ts';
+import { DATABASE_BUSY_TIMEOUT_MS } from '../../lib/db/client.ts';
+import { SDK_CALL_BUDGET_MS } from '../../lib/deps.ts';
 import { originalKey, thumbnailKey } from '../../lib/storage.ts';
 import { createWorkspace, readJson, run, serverless, testEnv } from './support/serverless-workspace.ts';
 import type { Workspace } from './support/serverless-workspace.ts';
@@ -51,7 +53,13 @@ const EXPECTED_PERMISSIONS: Record<FunctionName, string[]> = {
     'sqs:SendMessage@queue',
     'ssm:GetParameter@hf-token-parameter',
   ],
-  handleDeadLetters: [...LOGS('handleDeadLetters'), 'sqs:ReceiveMessage@dlq', 'sqs:DeleteMessage@dlq', 'sqs:GetQueueAttributes@dlq'],
+  handleDeadLetters: [
+    ...LOGS('handleDeadLetters'),
+    'sqs:ReceiveMessage@dlq',
+    'sqs:DeleteMessage@dlq',
+    'sqs:GetQueueAttributes@dlq',
+    'sqs:ChangeMessageVisibility@dlq',
+  ],
   sweepImages: [...LOGS('sweepImages'), 'sqs:SendMessage@queue'],
 };
 
@@ -247,6 +255,20 @@ describe('serverless package --stage dev: the CloudFormation template', () => {
       if (!['processImages', 'handleDeadLetters', 'sweepImages'].includes(fn)) assert.ok(Number(p.Timeout) <= 30, fn);
     }
     assert.equal(functionProps('processImages').Timeout, RESOURCES.processorTimeoutSeconds);
+  });
+
+  test('upload timeout outlasts its slowest path: store and send each through every SDK attempt, insert and rollback each waiting for a locked database', () => {
+    const slowest = 2 * SDK_CALL_BUDGET_MS + 2 * DATABASE_BUSY_TIMEOUT_MS;
+    const timeoutMs = Number(functionProps('uploadImage').Timeout) * 1000;
+    assert.ok(slowest < timeoutMs, `slowest upload path ${slowest} ms >= the function's ${timeoutMs} ms`);
+  });
+
+  test('leases last the queue visibility timeout: the processor, dead-letter handler and sweeper read the value of the queue itself', () => {
+    const visibility = String(props('JobsQueue').VisibilityTimeout);
+    for (const fn of ['processImages', 'handleDeadLetters', 'sweepImages'] as const) {
+      assert.equal(String(environment(fn).QUEUE_VISIBILITY_TIMEOUT_SECONDS), visibility, fn);
+    }
+    assert.ok(Number(environment('processImages').MAX_IMAGE_SECONDS) < RESOURCES.processorTimeoutSeconds, 'the processor could never start a record');
   });
 
   test('queue: redrive to the dead-letter queue, visibility >= 6x the processor timeout, dead letters kept longer, encrypted', () => {

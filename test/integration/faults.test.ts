@@ -28,10 +28,12 @@ describe('faults against real parts', () => {
   });
 
   const upload = () =>
-    uploadImage({ storage: t.storage, images: t.images, queue: t.queue, logger: t.logger, maxUploadBytes: 1 << 24 }, { filename: 'a.jpg', content: photo });
+    uploadImage({ storage: t.storage, images: t.images, lifecycle: t.lifecycle, queue: t.queue, logger: t.logger, maxUploadBytes: 1 << 24 }, { filename: 'a.jpg', content: photo }).then(
+      (result) => result.record,
+    );
 
   const pipeline = (): PipelineDeps => ({
-    images: t.images,
+    lifecycle: t.lifecycle,
     storage: t.storage,
     queue: t.queue,
     captioner: null,

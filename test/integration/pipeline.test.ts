@@ -42,7 +42,7 @@ describe('pipeline against the emulator and a libSQL file', () => {
     captions.setBehaviour({ kind: 'caption', text: 'a caption' });
     await t.sqs.send(new PurgeQueueCommand({ QueueUrl: t.names.queueUrl }));
     deps = {
-      images: t.images,
+      lifecycle: t.lifecycle,
       storage: t.storage,
       queue: t.queue,
       captioner: createCaptioner({ mode: 'endpoint', endpointUrl: captions.url, token: undefined, timeoutMs: 500 }),
@@ -54,7 +54,10 @@ describe('pipeline against the emulator and a libSQL file', () => {
   });
 
   async function accept(bytes: Buffer, name = 'photo.jpg'): Promise<string> {
-    const record = await uploadImage({ storage: t.storage, images: t.images, queue: t.queue, logger: t.logger, maxUploadBytes: 10 * 1024 * 1024 }, { filename: name, content: bytes });
+    const { record } = await uploadImage(
+      { storage: t.storage, images: t.images, lifecycle: t.lifecycle, queue: t.queue, logger: t.logger, maxUploadBytes: 10 * 1024 * 1024 },
+      { filename: name, content: bytes },
+    );
     return record.id;
   }
 
@@ -119,15 +122,18 @@ describe('pipeline against the emulator and a libSQL file', () => {
     assert.equal(await processImage(deps, randomUUID(), FIRST), 'skipped');
   });
 
-  test('processImage: S3 unreachable → rethrown for a retry, row keeps the error; on the last delivery → failed', async () => {
+  test('processImage: S3 unreachable → rethrown for a retry, row back to queued with the error; on the last delivery → failed, transient', async () => {
     const id = await accept(await readSample('cameras/Pentax_K10D.jpg'));
     const broken = { ...deps, storage: createImageStorage(unreachableClients().s3, t.names.bucket) };
     await assert.rejects(processImage(broken, id, FIRST));
     const during = await t.images.find(id);
-    assert.equal(during?.status, 'processing');
+    assert.equal(during?.status, 'queued');
+    assert.equal(during?.leaseToken, null, 'the lease is released for the next delivery');
     assert.ok(during?.error);
     assert.equal(await processImage(broken, id, LAST), 'failed');
-    assert.match((await t.images.find(id))?.error ?? '', /^Processing failed after 3 attempts: /);
+    const failed = await t.images.find(id);
+    assert.match(failed?.error ?? '', /^Processing failed after 3 attempts: .*POST \/api\/images\/[0-9a-f-]+\/reprocess/);
+    assert.equal(failed?.failureKind, 'transient');
   });
 
   test('processImage: caption service 503 → image success, caption pending, a delayed caption job queued', async () => {
@@ -143,13 +149,13 @@ describe('pipeline against the emulator and a libSQL file', () => {
     assert.ok(Number(attrs.Attributes?.ApproximateNumberOfMessagesDelayed) >= 1, 'caption retry is delayed');
 
     captions.setBehaviour({ kind: 'caption', text: 'a later caption' });
-    assert.equal(await retryCaption(deps, id), 'success');
+    assert.equal(await retryCaption(deps, id, FIRST), 'success');
     const done = await t.images.find(id);
     assert.equal(done?.caption, 'a later caption');
     assert.equal(done?.captionStatus, 'done');
     assert.equal(done?.captionAttempts, 2);
     assert.equal(done?.processingTimeMs, row?.processingTimeMs, 'thumbnails were not redone');
-    assert.equal(await retryCaption(deps, id), 'skipped', 'a duplicate caption job changes nothing');
+    assert.equal(await retryCaption(deps, id, FIRST), 'skipped', 'a duplicate caption job changes nothing');
   });
 
   test('retryCaption: the caption service keeps failing → caption failed after maxAttempts, image still success', async () => {
@@ -158,10 +164,10 @@ describe('pipeline against the emulator and a libSQL file', () => {
     assert.equal(await processImage(deps, id, FIRST), 'success');
     assert.equal((await t.images.find(id))?.captionStatus, 'pending');
     captions.setBehaviour({ kind: 'hang' });
-    assert.equal(await retryCaption(deps, id), 'skipped');
+    assert.equal(await retryCaption(deps, id, FIRST), 'skipped');
     assert.equal((await t.images.find(id))?.captionStatus, 'pending');
     captions.setBehaviour({ kind: 'status', status: 503 });
-    assert.equal(await retryCaption(deps, id), 'failed');
+    assert.equal(await retryCaption(deps, id, FIRST), 'failed');
     const row = await t.images.find(id);
     assert.equal(row?.status, 'success');
     assert.equal(row?.captionStatus, 'failed');
@@ -190,28 +196,35 @@ describe('pipeline against the emulator and a libSQL file', () => {
     const response = await processJobBatch(broken, records, { concurrency: 2, maxReceiveCount: 3 });
     assert.deepEqual(response.batchItemFailures, [{ itemIdentifier: 'm-flaky' }]);
     assert.equal((await t.images.find(good))?.status, 'success');
-    assert.equal((await t.images.find(flaky))?.status, 'processing');
+    assert.equal((await t.images.find(flaky))?.status, 'queued');
   });
 
   test('settleDeadLetters: a dead-lettered job → its processing row failed with the last error', async () => {
     const id = await accept(await readSample('cameras/Panasonic_DMC-FZ30.jpg'));
-    await t.images.claim(id, new Date().toISOString());
-    await t.images.recordRetryableError(id, 'connect ECONNREFUSED', new Date().toISOString());
-    const response = await settleDeadLetters({ images: t.images, logger: t.logger, maxReceiveCount: 3 }, [sqsRecord('d1', { imageId: id, kind: 'process' })]);
+    const claim = await t.lifecycle.claim(id, { messageId: 'm1', receiveCount: 3 });
+    assert.equal(claim.outcome, 'claimed');
+    if (claim.outcome === 'claimed') await t.lifecycle.release(id, claim.token, 'connect ECONNREFUSED');
+    const response = await settleDeadLetters({ lifecycle: t.lifecycle, queue: t.queue, logger: t.logger, maxReceiveCount: 3 }, [sqsRecord('d1', { imageId: id, kind: 'process' })]);
     assert.deepEqual(response.batchItemFailures, []);
     const row = await t.images.find(id);
     assert.equal(row?.status, 'failed');
-    assert.equal(row?.error, 'Processing failed after 3 attempts: connect ECONNREFUSED');
+    assert.equal(row?.failureKind, 'transient');
+    assert.match(row?.error ?? '', /^Processing failed after 3 attempts: connect ECONNREFUSED\. /);
   });
 
-  test('sweepStaleImages: stale queued row → enqueued again; stale processing row → failed', async () => {
+  test('sweepStaleImages: queued row whose send was never confirmed → sent again; abandoned processing row → failed', async () => {
     await t.sqs.send(new PurgeQueueCommand({ QueueUrl: t.names.queueUrl }));
     const queued = await accept(await readSample('cameras/Fujifilm_FinePix_E500.jpg'));
+    // As if the upload had stopped between recording the row and confirming the send.
+    await t.db.execute({ sql: 'UPDATE images SET job_sent_at = NULL WHERE id = ?', args: [queued] });
     const stuck = await accept(await readSample('cameras/Samsung_Digimax_i50_MP3.jpg'));
-    await t.images.claim(stuck, new Date().toISOString());
+    await t.lifecycle.claim(stuck, { messageId: 'm-stuck', receiveCount: 1 });
     await drain(t);
-    const result = await sweepStaleImages({ images: t.images, queue: t.queue, logger: t.logger }, { now: new Date(Date.now() + 3_600_000), staleQueuedSeconds: 60, staleProcessingSeconds: 1800 });
-    assert.ok(result.requeued >= 1 && result.failed >= 1);
+    const result = await sweepStaleImages(
+      { images: t.images, lifecycle: t.lifecycle, queue: t.queue, logger: t.logger },
+      { now: new Date(Date.now() + 3_600_000), staleQueuedSeconds: 60, staleProcessingSeconds: 1800 },
+    );
+    assert.ok(result.resent >= 1 && result.failed >= 1);
     const bodies = (await drain(t)).map((body) => JSON.parse(body) as { imageId: string });
     assert.ok(bodies.some((job) => job.imageId === queued));
     assert.equal((await t.images.find(stuck))?.status, 'failed');
@@ -222,7 +235,7 @@ describe('pipeline against the emulator and a libSQL file', () => {
     const before = await t.images.stats();
     const deadQueue = createJobQueue(unreachableClients().sqs, t.names.queueUrl);
     await assert.rejects(
-      uploadImage({ storage: t.storage, images: t.images, queue: deadQueue, logger: t.logger, maxUploadBytes: 1 << 24 }, { filename: 'a.jpg', content: await readSample('cameras/Canon_40D.jpg') }),
+      uploadImage({ storage: t.storage, images: t.images, lifecycle: t.lifecycle, queue: deadQueue, logger: t.logger, maxUploadBytes: 1 << 24 }, { filename: 'a.jpg', content: await readSample('cameras/Canon_40D.jpg') }),
       (error: unknown) => error instanceof ServiceUnavailableError && error.statusCode === 503,
     );
     assert.equal((await t.images.stats()).total, before.total);
@@ -232,7 +245,7 @@ describe('pipeline against the emulator and a libSQL file', () => {
     const before = await t.images.stats();
     const deadStorage = createImageStorage(unreachableClients().s3, t.names.bucket);
     await assert.rejects(
-      uploadImage({ storage: deadStorage, images: t.images, queue: t.queue, logger: t.logger, maxUploadBytes: 1 << 24 }, { filename: 'a.jpg', content: await readSample('cameras/Canon_40D.jpg') }),
+      uploadImage({ storage: deadStorage, images: t.images, lifecycle: t.lifecycle, queue: t.queue, logger: t.logger, maxUploadBytes: 1 << 24 }, { filename: 'a.jpg', content: await readSample('cameras/Canon_40D.jpg') }),
       ServiceUnavailableError,
     );
     assert.equal((await t.images.stats()).total, before.total);

@@ -10,6 +10,8 @@ import { openDatabase } from '../../lib/db/client.ts';
 import type { DatabaseClient } from '../../lib/db/client.ts';
 import { createImagesRepository } from '../../lib/db/images-repository.ts';
 import type { ImagesRepository } from '../../lib/db/images-repository.ts';
+import { createImageLifecycle } from '../../lib/image-lifecycle.ts';
+import type { ImageLifecycle } from '../../lib/image-lifecycle.ts';
 import { createLogger } from '../../lib/log.ts';
 import type { Logger } from '../../lib/log.ts';
 import { createJobQueue } from '../../lib/queue.ts';
@@ -31,6 +33,8 @@ export interface TestDeps {
   sqs: SQSClient;
   db: DatabaseClient;
   images: ImagesRepository;
+  /** Leases as long as the queue's visibility timeout, as deployed. */
+  lifecycle: ImageLifecycle;
   storage: ImageStorage;
   queue: JobQueue;
   logger: Logger;
@@ -51,6 +55,7 @@ export async function startTestDeps(options: { visibilityTimeoutSeconds?: number
   const sqs = new SQSClient({ region: 'us-east-1', endpoint, credentials: TEST_CREDENTIALS });
   const db = await openDatabase(`file:${join(dir, 'images.db')}`);
   const logger = createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent', file: undefined });
+  const images = createImagesRepository(db);
   const deps: TestDeps = {
     dir,
     emulator,
@@ -59,7 +64,8 @@ export async function startTestDeps(options: { visibilityTimeoutSeconds?: number
     s3,
     sqs,
     db,
-    images: createImagesRepository(db),
+    images,
+    lifecycle: createImageLifecycle(images, { leaseSeconds: visibilityTimeoutSeconds }),
     storage: createImageStorage(s3, names.bucket),
     queue: createJobQueue(sqs, names.queueUrl),
     logger,

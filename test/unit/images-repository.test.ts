@@ -11,6 +11,7 @@ import type { DatabaseClient } from '../../lib/db/client.ts';
 import { aggregateStats, createImagesRepository } from '../../lib/db/images-repository.ts';
 import type { ImageListItem, ImagesRepository, ImageStats, ListCursor } from '../../lib/db/images-repository.ts';
 import { migrate } from '../../lib/db/schema.ts';
+import { createImageLifecycle } from '../../lib/image-lifecycle.ts';
 
 const workDir = mkdtempSync(join(tmpdir(), 'images-repository-test-'));
 after(() => rmSync(workDir, { recursive: true, force: true }));
@@ -135,6 +136,11 @@ describe('stats counters', () => {
 
   test('counters equal a COUNT(*) recomputation after a mix of inserts, updates and deletes', async () => {
     const { db, images } = await freshDatabase();
+    const lifecycle = createImageLifecycle(images, { leaseSeconds: 60 });
+    const claim = async (id: string): Promise<string | null> => {
+      const result = await lifecycle.claim(id, { messageId: randomUUID(), receiveCount: 1 });
+      return result.outcome === 'claimed' ? result.token : null;
+    };
     const random = prng(7);
     const ids: string[] = [];
     const now = (): string => new Date().toISOString();
@@ -148,18 +154,21 @@ describe('stats counters', () => {
         await images.insertQueued(image);
         ids.push(image.id);
       } else if (roll < 0.45) {
-        await images.claim(id, now());
+        await claim(id);
       } else if (roll < 0.6) {
         // The processor's path: claim, then finish.
-        await images.claim(id, now());
+        await claim(id);
         await db.execute({
           sql: `UPDATE images SET status = 'success', processing_time_ms = ?, processed_at = ?, updated_at = ? WHERE id = ? AND status = 'processing'`,
           args: [Math.round(random() * 5000) / 10, now(), now(), id],
         });
       } else if (roll < 0.7) {
-        await images.claim(id, now());
-        await images.markFailed(id, 'broken', random() < 0.5 ? null : 12.5, now());
-      } else if (roll < 0.78) {
+        const token = await claim(id);
+        if (token) await lifecycle.fail(id, token, { reason: 'broken', kind: 'permanent', processingTimeMs: random() < 0.5 ? null : 12.5 });
+      } else if (roll < 0.74) {
+        // Run a failed image again: failed -> queued.
+        await lifecycle.requeue(id, 'any');
+      } else if (roll < 0.8) {
         // Paths the repository does not offer: a status rewritten by hand, a time corrected, a success without a time.
         const status = ['queued', 'processing', 'success', 'failed'][Math.floor(random() * 4)] ?? 'queued';
         await db.execute({ sql: 'UPDATE images SET status = ? WHERE id = ?', args: [status, id] });
