@@ -83,6 +83,28 @@ export function loadConfig(env: Env = process.env): Config {
   };
 }
 
+/** What an operator's script (npm run redrive) needs: the database and the job queue. */
+export interface OperatorConfig {
+  region: string;
+  awsEndpoint: string | undefined;
+  /** Undefined when the script should look the stage's queue up by name. */
+  queueUrl: string | undefined;
+  databaseUrl: string;
+  databaseAuthToken: string | undefined;
+  logLevel: string;
+}
+
+export function loadOperatorConfig(env: Env): OperatorConfig {
+  return {
+    region: optional(env, 'AWS_REGION') ?? 'us-east-1',
+    awsEndpoint: optional(env, 'AWS_ENDPOINT_URL'),
+    queueUrl: optional(env, 'QUEUE_URL'),
+    databaseUrl: required(env, 'LIBSQL_URL'),
+    databaseAuthToken: optional(env, 'LIBSQL_AUTH_TOKEN'),
+    logLevel: optional(env, 'LOG_LEVEL') ?? 'info',
+  };
+}
+
 let cached: Config | undefined;
 
 /** The process's configuration, validated on first use (cold start). */

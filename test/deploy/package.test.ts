@@ -25,6 +25,7 @@ const FUNCTIONS = {
   getImage: 'get-image',
   getThumbnail: 'get-thumbnail',
   getStats: 'get-stats',
+  reprocessImage: 'reprocess-image',
   processImages: 'process-images',
   handleDeadLetters: 'handle-dead-letters',
   sweepImages: 'sweep-images',
@@ -41,6 +42,7 @@ const EXPECTED_PERMISSIONS: Record<FunctionName, string[]> = {
   getImage: LOGS('getImage'),
   getThumbnail: [...LOGS('getThumbnail'), 's3:GetObject@thumbnails'],
   getStats: LOGS('getStats'),
+  reprocessImage: [...LOGS('reprocessImage'), 'sqs:SendMessage@queue'],
   processImages: [
     ...LOGS('processImages'),
     's3:GetObject@originals',
@@ -354,9 +356,17 @@ describe('serverless package --stage dev: the CloudFormation template', () => {
       .filter((r) => r.Type === 'AWS::ApiGatewayV2::Route')
       .map((r) => String(record(r.Properties, 'route').RouteKey))
       .sort();
-    assert.deepEqual(routes, ['GET /api/images', 'GET /api/images/{id}', 'GET /api/images/{id}/thumbnails/{size}', 'GET /api/stats', 'POST /api/images']);
+    assert.deepEqual(routes, [
+      'GET /api/images',
+      'GET /api/images/{id}',
+      'GET /api/images/{id}/thumbnails/{size}',
+      'GET /api/stats',
+      'POST /api/images',
+      'POST /api/images/{id}/reprocess',
+    ]);
+    assert.ok(list(cors.AllowHeaders).includes('Idempotency-Key'), 'browsers may send Idempotency-Key');
     const integrations = Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::ApiGatewayV2::Integration');
-    assert.equal(integrations.length, 5);
+    assert.equal(integrations.length, 6);
     for (const [id, r] of integrations) {
       const p = record(r.Properties, id);
       assert.equal(p.IntegrationType, 'AWS_PROXY');
