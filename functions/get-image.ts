@@ -4,12 +4,12 @@ import { httpHandler, jsonResponse, requestBaseUrl } from '../lib/http.ts';
 import { getImage } from '../lib/image-queries.ts';
 import { toDetail } from '../lib/presenters.ts';
 
-const { config, logger, deps } = lambdaRuntime('get-image');
+const { config, logger, deps, access } = lambdaRuntime('get-image');
 
 export const handler = httpHandler(
   async (event) => {
     const record = await getImage((await deps()).images, event.pathParameters?.id ?? '');
-    return jsonResponse(toDetail(record, requestBaseUrl(event, config.publicBaseUrl)));
+    return jsonResponse(toDetail(record, (await access()).links(requestBaseUrl(event, config.publicBaseUrl))));
   },
-  { logger: () => logger },
+  { logger: () => logger, access: { route: 'read', get: access } },
 );

@@ -5,14 +5,19 @@ import { binaryResponse, httpHandler } from '../lib/http.ts';
 import { getThumbnail } from '../lib/image-queries.ts';
 import { isThumbnailSize } from '../lib/images/thumbnail-sizes.ts';
 
-const { logger, deps } = lambdaRuntime('get-thumbnail');
+const { config, logger, deps, access } = lambdaRuntime('get-thumbnail');
 
 export const handler = httpHandler(
   async (event) => {
     const size = event.pathParameters?.size ?? '';
     if (!isThumbnailSize(size)) throw new BadRequestError('Invalid thumbnail size. Use small or medium.');
-    const bytes = await getThumbnail(await deps(), event.pathParameters?.id ?? '', size);
-    return binaryResponse(bytes, 'image/jpeg');
+    const id = event.pathParameters?.id ?? '';
+    const bytes = await getThumbnail(await deps(), id, size);
+    // getThumbnail found the image, so `id` is a well-formed UUID.
+    return binaryResponse(bytes, 'image/jpeg', {
+      fileName: `${id}-${size}.jpg`,
+      cache: config.access.readAccess === 'authenticated' ? 'private' : 'public',
+    });
   },
-  { logger: () => logger },
+  { logger: () => logger, access: { route: 'thumbnail', get: access } },
 );

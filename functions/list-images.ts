@@ -4,18 +4,19 @@ import { httpHandler, jsonResponse, requestBaseUrl } from '../lib/http.ts';
 import { listImages } from '../lib/image-queries.ts';
 import { nextPageHeaders, toSummary } from '../lib/presenters.ts';
 
-const { config, logger, deps } = lambdaRuntime('list-images');
+const { config, logger, deps, access } = lambdaRuntime('list-images');
 
 export const handler = httpHandler(
   async (event) => {
     const query = event.queryStringParameters ?? {};
     const page = await listImages((await deps()).images, { limit: query.limit, cursor: query.cursor });
     const baseUrl = requestBaseUrl(event, config.publicBaseUrl);
+    const links = (await access()).links(baseUrl);
     // The body stays the specification's envelope: the next page is told in headers.
     return jsonResponse(
-      page.items.map((item) => toSummary(item, baseUrl)),
+      page.items.map((item) => toSummary(item, links)),
       { headers: nextPageHeaders(baseUrl, page.limit, page.nextCursor) },
     );
   },
-  { logger: () => logger },
+  { logger: () => logger, access: { route: 'read', get: access } },
 );

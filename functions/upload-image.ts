@@ -4,18 +4,18 @@ import { headerValue, httpHandler, jsonResponse, multipartFile, requestBaseUrl }
 import { toQueued } from '../lib/presenters.ts';
 import { uploadImage } from '../lib/upload-image.ts';
 
-const { config, logger, deps } = lambdaRuntime('upload-image');
+const { config, logger, deps, access } = lambdaRuntime('upload-image');
 
 export const handler = httpHandler(
   async (event) => {
     const { record, replayed } = await uploadImage({ ...(await deps()), maxUploadBytes: config.maxUploadBytes }, multipartFile(event, 'file'), {
       idempotencyKey: headerValue(event, 'idempotency-key'),
     });
-    return jsonResponse(toQueued(record, requestBaseUrl(event, config.publicBaseUrl)), {
+    return jsonResponse(toQueued(record, (await access()).links(requestBaseUrl(event, config.publicBaseUrl))), {
       statusCode: 202,
       status: 'queued',
       ...(replayed ? { headers: { 'idempotent-replayed': 'true' } } : {}),
     });
   },
-  { logger: () => logger, multipart: { maxFileBytes: config.maxUploadBytes } },
+  { logger: () => logger, access: { route: 'write', get: access }, multipart: { maxFileBytes: config.maxUploadBytes } },
 );

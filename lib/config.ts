@@ -6,6 +6,22 @@ export type CaptionConfig =
   | { mode: 'hosted'; token: string; model: string; timeoutMs: number }
   | { mode: 'endpoint'; endpointUrl: string; token: string | undefined; timeoutMs: number };
 
+export type AuthMode = 'none' | 'api-key' | 'jwt';
+export type ReadAccess = 'public' | 'authenticated';
+
+/** Who may call the API (lib/access.ts). */
+export interface AccessConfig {
+  mode: AuthMode;
+  /** `public`: list, detail, thumbnails and stats need no credential; uploads always do once auth is on. */
+  readAccess: ReadAccess;
+  /** jwt mode: tokens must be signed by a key of the JWKS and name this issuer and audience. */
+  jwt: { issuer: string; audience: string; jwksUrl: string } | undefined;
+  /** HMAC key of the signed thumbnail URLs; on AWS read from SSM (thumbnailUrlSecretParameter) by lib/access.ts. */
+  thumbnailUrlSecret: string | undefined;
+  thumbnailUrlSecretParameter: string | undefined;
+  thumbnailUrlTtlSeconds: number;
+}
+
 export interface Config {
   stage: string;
   region: string;
@@ -17,6 +33,9 @@ export interface Config {
   maxReceiveCount: number;
   databaseUrl: string;
   databaseAuthToken: string | undefined;
+  /** SSM SecureString holding LIBSQL_AUTH_TOKEN on AWS, read by deps.ts at cold start unless the token is set. */
+  databaseAuthTokenParameter: string | undefined;
+  access: AccessConfig;
   /**
    * SSM Parameter Store name (a SecureString, full path) of the Hugging Face
    * token, so that on AWS the token is not in the template. deps.ts reads it at
@@ -64,6 +83,8 @@ export function loadConfig(env: Env = process.env): Config {
     maxReceiveCount: integer(env, 'MAX_RECEIVE_COUNT', 3),
     databaseUrl: databaseUrl(env),
     databaseAuthToken: optional(env, 'LIBSQL_AUTH_TOKEN'),
+    databaseAuthTokenParameter: ssmParameterName(env, 'LIBSQL_AUTH_TOKEN_PARAMETER'),
+    access: accessConfig(env),
     hfTokenParameter: ssmParameterName(env, 'HF_TOKEN_PARAMETER'),
     publicBaseUrl: optional(env, 'PUBLIC_BASE_URL')?.replace(/\/+$/, ''),
     maxUploadBytes: integer(env, 'MAX_UPLOAD_BYTES', 10 * 1024 * 1024),
@@ -105,6 +126,11 @@ export function loadOperatorConfig(env: Env): OperatorConfig {
   };
 }
 
+/** What `npm run api-key` needs: the database, by default the one `npm start` uses. */
+export function loadDatabaseToolConfig(env: Env, defaultDatabaseUrl: string): { databaseUrl: string; databaseAuthToken: string | undefined } {
+  return { databaseUrl: optional(env, 'LIBSQL_URL') ?? defaultDatabaseUrl, databaseAuthToken: optional(env, 'LIBSQL_AUTH_TOKEN') };
+}
+
 let cached: Config | undefined;
 
 /** The process's configuration, validated on first use (cold start). */
@@ -123,10 +149,13 @@ export function captionConfigWithToken(token: string, env: Env = process.env): C
  * would silently split the data between instances. serverless-offline sets
  * AWS_LAMBDA_FUNCTION_NAME too, with IS_OFFLINE, and there a file is fine.
  */
+function onAwsLambda(env: Env): boolean {
+  return optional(env, 'AWS_LAMBDA_FUNCTION_NAME') !== undefined && optional(env, 'IS_OFFLINE') === undefined;
+}
+
 function databaseUrl(env: Env): string {
   const url = required(env, 'LIBSQL_URL');
-  const onLambda = optional(env, 'AWS_LAMBDA_FUNCTION_NAME') !== undefined && optional(env, 'IS_OFFLINE') === undefined;
-  if (onLambda && url.toLowerCase().startsWith('file:')) {
+  if (onAwsLambda(env) && url.toLowerCase().startsWith('file:')) {
     throw new ConfigError(
       `LIBSQL_URL is a local file (${url}), which cannot be used on AWS Lambda: each instance has a disk of its own. ` +
         'Set LIBSQL_URL to a libSQL server (libsql://... or https://...) and LIBSQL_AUTH_TOKEN.',
@@ -144,23 +173,92 @@ function ssmParameterName(env: Env, name: string): string | undefined {
   return value;
 }
 
+// The secret signs URLs that grant a thumbnail: 32 bytes, as from `openssl rand -base64 32`.
+const MIN_SECRET_LENGTH = 32;
+
+/**
+ * Deployed functions default to api-key even if the variable went missing:
+ * an API left open by accident costs more than one refusing requests.
+ */
+function accessConfig(env: Env): AccessConfig {
+  const mode = oneOf(env, 'AUTH_MODE', ['none', 'api-key', 'jwt'] as const, onAwsLambda(env) ? 'api-key' : 'none');
+  const readAccess = oneOf(env, 'READ_ACCESS', ['public', 'authenticated'] as const, mode === 'none' ? 'public' : 'authenticated');
+  if (mode === 'none' && readAccess === 'authenticated') {
+    throw new ConfigError('READ_ACCESS=authenticated needs AUTH_MODE api-key or jwt: with AUTH_MODE=none nobody could read');
+  }
+  const thumbnailUrlSecret = optional(env, 'THUMBNAIL_URL_SECRET');
+  if (thumbnailUrlSecret !== undefined && thumbnailUrlSecret.length < MIN_SECRET_LENGTH) {
+    throw new ConfigError(`THUMBNAIL_URL_SECRET must be at least ${MIN_SECRET_LENGTH} characters (openssl rand -base64 32)`);
+  }
+  return {
+    mode,
+    readAccess,
+    jwt: mode === 'jwt' ? jwtConfig(env) : undefined,
+    thumbnailUrlSecret,
+    thumbnailUrlSecretParameter: ssmParameterName(env, 'THUMBNAIL_URL_SECRET_PARAMETER'),
+    thumbnailUrlTtlSeconds: integer(env, 'THUMBNAIL_URL_TTL_SECONDS', 3600),
+  };
+}
+
+function jwtConfig(env: Env): { issuer: string; audience: string; jwksUrl: string } {
+  const issuer = required(env, 'JWT_ISSUER');
+  const audience = required(env, 'JWT_AUDIENCE');
+  // Most OIDC issuers publish their keys here; others (Auth0, Cognito) name the URL in their discovery document.
+  const jwksUrl = optional(env, 'JWT_JWKS_URL') ?? `${issuer.replace(/\/+$/, '')}/.well-known/jwks.json`;
+  const parsed = parseUrl('JWT_JWKS_URL', jwksUrl);
+  if (parsed.protocol !== 'https:' && !isLoopback(parsed)) {
+    throw new ConfigError(`JWT_JWKS_URL must be https: (or a loopback address), got ${jwksUrl}`);
+  }
+  return { issuer, audience, jwksUrl };
+}
+
 function captionConfig(env: Env): CaptionConfig {
   const timeoutMs = integer(env, 'CAPTION_TIMEOUT_MS', 15_000);
   const token = optional(env, 'HF_TOKEN');
   const endpointUrl = optional(env, 'CAPTION_ENDPOINT_URL');
   if (endpointUrl) {
-    try {
-      new URL(endpointUrl);
-    } catch {
-      throw new ConfigError(`CAPTION_ENDPOINT_URL is not a URL: ${endpointUrl}`);
+    const url = parseUrl('CAPTION_ENDPOINT_URL', endpointUrl);
+    // The image (and perhaps a token) would cross the network in the clear.
+    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopback(url))) {
+      throw new ConfigError(`CAPTION_ENDPOINT_URL must be https: (http: only on a loopback address), got ${endpointUrl}`);
     }
-    return { mode: 'endpoint', endpointUrl, token, timeoutMs };
+    // A Hugging Face token opens the account it belongs to: it goes to Hugging
+    // Face's own hosts only, unless the operator says this endpoint may have it.
+    const sendToken = isHuggingFaceHost(url.hostname) || boolean(env, 'CAPTION_ENDPOINT_SEND_TOKEN', false);
+    return { mode: 'endpoint', endpointUrl, token: sendToken ? token : undefined, timeoutMs };
   }
   if (token) {
     const model = optional(env, 'CAPTION_MODEL') ?? 'Salesforce/blip-image-captioning-large';
     return { mode: 'hosted', token, model, timeoutMs };
   }
   return { mode: 'off' };
+}
+
+function parseUrl(name: string, value: string): URL {
+  try {
+    return new URL(value);
+  } catch {
+    throw new ConfigError(`${name} is not a URL: ${value}`);
+  }
+}
+
+function isLoopback(url: URL): boolean {
+  const host = url.hostname.toLowerCase();
+  return host === 'localhost' || host === '[::1]' || /^127(?:\.\d{1,3}){3}$/.test(host);
+}
+
+/** Hugging Face's API, router and Inference Endpoints hosts. */
+export function isHuggingFaceHost(hostname: string): boolean {
+  const host = hostname.toLowerCase().replace(/\.$/, '');
+  return ['huggingface.co', 'hf.co', 'huggingface.cloud', 'hf.space'].some((domain) => host === domain || host.endsWith(`.${domain}`));
+}
+
+function oneOf<T extends string>(env: Env, name: string, values: readonly T[], fallback: T): T {
+  const raw = optional(env, name)?.toLowerCase();
+  if (raw === undefined) return fallback;
+  const found = values.find((value) => value === raw);
+  if (found === undefined) throw new ConfigError(`Environment variable ${name} must be one of ${values.join(', ')}, got "${raw}"`);
+  return found;
 }
 
 function optional(env: Env, name: string): string | undefined {

@@ -2,6 +2,8 @@
 // them here; lib/ functions receive them as arguments.
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { loadAccess } from './access.ts';
+import type { Access } from './access.ts';
 import { captionConfigWithToken, getConfig } from './config.ts';
 import type { CaptionConfig, Config } from './config.ts';
 import { openDatabase } from './db/client.ts';
@@ -16,6 +18,7 @@ import { createLogger } from './log.ts';
 import type { Logger } from './log.ts';
 import { createJobQueue } from './queue.ts';
 import type { JobQueue } from './queue.ts';
+import { readSecureParameter } from './secure-parameters.ts';
 import { createImageStorage } from './storage.ts';
 import type { ImageStorage } from './storage.ts';
 
@@ -97,7 +100,7 @@ async function captionSettings(config: Config, logger: Logger): Promise<CaptionC
 export async function createDeps(config: Config, logger: Logger): Promise<Deps> {
   const { s3, sqs } = createAwsClients(config);
   const caption = await captionSettings(config, logger);
-  const db = await openDatabase(config.databaseUrl, config.databaseAuthToken);
+  const db = await openDatabase(config.databaseUrl, await databaseAuthToken(config));
   const images = createImagesRepository(db);
   return {
     config,
@@ -109,6 +112,12 @@ export async function createDeps(config: Config, logger: Logger): Promise<Deps> 
     queue: createJobQueue(sqs, config.queueUrl),
     captioner: createCaptioner(caption),
   };
+}
+
+/** On AWS the token is a SecureString (LIBSQL_AUTH_TOKEN_PARAMETER), never in the template or the environment. */
+async function databaseAuthToken(config: Config): Promise<string | undefined> {
+  if (config.databaseAuthToken !== undefined || config.databaseAuthTokenParameter === undefined) return config.databaseAuthToken;
+  return readSecureParameter(config, config.databaseAuthTokenParameter);
 }
 
 let pending: Promise<Deps> | undefined;
@@ -130,6 +139,8 @@ export interface LambdaRuntime {
   config: Config;
   logger: Logger;
   deps: () => Promise<Deps>;
+  /** The access check and thumbnail links of an HTTP function (lib/http.ts runs the check). */
+  access: () => Promise<Access>;
 }
 
 /**
@@ -140,5 +151,16 @@ export interface LambdaRuntime {
 export function lambdaRuntime(name: string): LambdaRuntime {
   const config = getConfig();
   const logger = createProcessLogger(config, name);
-  return { config, logger, deps: () => getDeps(config, logger) };
+  const deps = (): Promise<Deps> => getDeps(config, logger);
+  let access: Promise<Access> | undefined;
+  const getAccess = (): Promise<Access> => {
+    access ??= deps()
+      .then(({ db }) => loadAccess(config, db))
+      .catch((error: unknown) => {
+        access = undefined;
+        throw error;
+      });
+    return access;
+  };
+  return { config, logger, deps, access: getAccess };
 }

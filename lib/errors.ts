@@ -45,6 +45,11 @@ export class UnprocessableRequestError extends AppError {
   readonly statusCode = 422;
 }
 
+/** No credential, or one that is unknown, revoked, expired or for another resource. */
+export class UnauthorizedError extends AppError {
+  readonly statusCode = 401;
+}
+
 export class PayloadTooLargeError extends AppError {
   readonly statusCode = 413;
   constructor(limitBytes: number) {

@@ -3,6 +3,7 @@
 import middy from '@middy/core';
 import type { MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import type { Access, RouteAccess } from './access.ts';
 import { AppError, BadRequestError } from './errors.ts';
 import { MULTIPART_REQUIRED, parseMultipartBody } from './multipart.ts';
 import type { MultipartFields } from './multipart.ts';
@@ -17,7 +18,9 @@ export interface Envelope<T> {
   error: string | null;
 }
 
-const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8' };
+// Browsers must take the Content-Type as given: an upload is never rendered as HTML or script.
+const NOSNIFF = { 'x-content-type-options': 'nosniff' };
+const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8', ...NOSNIFF };
 
 export function jsonResponse<T>(data: T, options: { statusCode?: number; status?: string; headers?: Record<string, string> } = {}): HttpResult {
   const body: Envelope<T> = { status: options.status ?? 'success', data, error: null };
@@ -30,10 +33,22 @@ export function errorResponse(statusCode: number, message: string): HttpResult {
   return { statusCode, headers: JSON_HEADERS, body: JSON.stringify(body) };
 }
 
-export function binaryResponse(body: Buffer, contentType: string): HttpResult {
+/**
+ * Bytes with their exact type, shown inline under a file name made of safe
+ * characters only (nothing of a client's file name reaches the header).
+ * `private` keeps shared caches from storing what needed a credential.
+ */
+export function binaryResponse(body: Buffer, contentType: string, options: { fileName: string; cache: 'public' | 'private' }): HttpResult {
+  const fileName = options.fileName.replace(/[^A-Za-z0-9._-]/g, '_');
   return {
     statusCode: 200,
-    headers: { 'content-type': contentType, 'content-length': String(body.length), 'cache-control': 'public, max-age=86400, immutable' },
+    headers: {
+      'content-type': contentType,
+      'content-length': String(body.length),
+      'content-disposition': `inline; filename="${fileName}"`,
+      'cache-control': `${options.cache}, max-age=86400, immutable`,
+      ...NOSNIFF,
+    },
     body: body.toString('base64'),
     isBase64Encoded: true,
   };
@@ -67,18 +82,37 @@ function envelopeErrors(getLogger: () => Logger): MiddlewareObj<HttpEvent, HttpR
   };
 }
 
+/** Every answer carries nosniff, whichever code built it. */
+function securityHeaders(): MiddlewareObj<HttpEvent, HttpResult> {
+  const add = (request: { response: HttpResult | undefined | null }): void => {
+    if (request.response) request.response.headers = { ...request.response.headers, ...NOSNIFF };
+  };
+  return { after: add, onError: add };
+}
+
+/** lib/access.ts's check, before the body is parsed or anything else is done. */
+function accessCheck(access: HttpHandlerOptions['access']): MiddlewareObj<HttpEvent, HttpResult> {
+  return {
+    before: async (request) => {
+      await (await access.get()).check(request.event, access.route);
+    },
+  };
+}
+
 export interface HttpHandlerOptions {
   logger: () => Logger;
+  /** Who may call the route: every HTTP function says, so none is left open by omission. */
+  access: { route: RouteAccess; get: () => Promise<Access> };
   /** Parse a multipart/form-data body, refusing files over this many bytes. */
   multipart?: { maxFileBytes: number };
 }
 
-/** Wraps an API handler: the body parser first, the envelope error mapping last. */
+/** Wraps an API handler: the access check, then the body parser; the envelope error mapping and headers last. */
 export function httpHandler(
   fn: (event: HttpEvent, context: Context) => Promise<HttpResult>,
   options: HttpHandlerOptions,
 ): middy.MiddyfiedHandler<HttpEvent, HttpResult> {
-  const handler = middy<HttpEvent, HttpResult>().use(envelopeErrors(options.logger));
+  const handler = middy<HttpEvent, HttpResult>().use(securityHeaders()).use(envelopeErrors(options.logger)).use(accessCheck(options.access));
   if (options.multipart) handler.use(multipartBody(options.multipart.maxFileBytes));
   return handler.handler(fn);
 }

@@ -7,6 +7,9 @@ export interface ThumbnailUrls {
   medium: string;
 }
 
+/** The URLs of an image's thumbnails as handed out (lib/access.ts signs them when reads need a credential). */
+export type ThumbnailLinks = (id: string) => ThumbnailUrls;
+
 export interface ImageSummary {
   image_id: string;
   original_name: string;
@@ -34,29 +37,24 @@ export interface StatsView {
   avg_processing_time_ms: number;
 }
 
-export function thumbnailUrls(baseUrl: string, id: string): ThumbnailUrls {
-  const prefix = `${baseUrl}/api/images/${id}/thumbnails`;
-  return { small: `${prefix}/small`, medium: `${prefix}/medium` };
-}
-
-export function toSummary(record: ImageListItem, baseUrl: string): ImageSummary {
+export function toSummary(record: ImageListItem, links: ThumbnailLinks): ImageSummary {
   return {
     image_id: record.id,
     original_name: record.originalName,
     status: record.status,
     created_at: record.createdAt,
     processed_at: record.processedAt,
-    thumbnails: thumbnailUrls(baseUrl, record.id),
+    thumbnails: links(record.id),
   };
 }
 
-export function toDetail(record: ImageRecord, baseUrl: string): ImageDetail {
+export function toDetail(record: ImageRecord, links: ThumbnailLinks): ImageDetail {
   const metadata =
     record.width !== null && record.height !== null && record.format !== null
       ? { width: record.width, height: record.height, format: record.format, size_bytes: record.sizeBytes }
       : null;
   return {
-    ...toSummary(record, baseUrl),
+    ...toSummary(record, links),
     metadata,
     caption: record.caption,
     caption_status: record.captionStatus,
@@ -74,8 +72,8 @@ export function nextPageHeaders(baseUrl: string, limit: number, nextCursor: stri
 }
 
 /** The upload answer: the specification shows the queued image without a status field of its own. */
-export function toQueued(record: ImageRecord, baseUrl: string): Omit<ImageDetail, 'caption' | 'exif' | 'caption_status' | 'processing_time_ms' | 'error'> {
-  return { ...toSummary(record, baseUrl), metadata: null };
+export function toQueued(record: ImageRecord, links: ThumbnailLinks): Omit<ImageDetail, 'caption' | 'exif' | 'caption_status' | 'processing_time_ms' | 'error'> {
+  return { ...toSummary(record, links), metadata: null };
 }
 
 const round = (value: number, digits: number): number => Number(value.toFixed(digits));

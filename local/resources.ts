@@ -23,6 +23,8 @@ export interface ResourceSettings {
   libsqlPort: number;
   /** Lambda CPU (serverless.yml provider.architecture): x86_64 or arm64. */
   lambdaArchitecture: string;
+  /** HTTP API stage throttling on AWS (requests per second, burst): the whole API, and uploads alone. */
+  httpApiThrottling: { rateLimit: number; burstLimit: number; uploadRateLimit: number; uploadBurstLimit: number };
 }
 
 export const RESOURCES = JSON.parse(readFileSync(resolve(PROJECT_ROOT, 'resources.json'), 'utf8')) as ResourceSettings;

@@ -2,7 +2,8 @@
 // the database schema, serverless-offline with every function, and the SQS
 // event source that feeds the processor. Ctrl-C (or SIGTERM, SIGHUP) stops it
 // all; local/supervisor.ts says how every way of ending frees the ports.
-import { mkdirSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { openDatabase } from '../lib/db/client.ts';
 import { startEmulator } from './emulator.ts';
@@ -34,6 +35,7 @@ superviseStack('stack', async (stack) => {
     AWS_REGION: REGION,
     LIBSQL_URL: process.env.LIBSQL_URL ?? `file:${resolve(dataDir, 'images.db')}`,
     LOG_FILE: resolve(dataDir, 'logs', 'app.log'),
+    THUMBNAIL_URL_SECRET: process.env.THUMBNAIL_URL_SECRET || thumbnailUrlSecret(dataDir),
   };
 
   const emulator = await startEmulator({ dataDir, names, port: ports.emulator, region: REGION, visibilityTimeoutSeconds });
@@ -53,8 +55,20 @@ superviseStack('stack', async (stack) => {
   stack.log(`emulator:   ${emulatorUrl}  (S3 + SQS)`);
   stack.log(`database:   ${env.LIBSQL_URL}`);
   stack.log(`logs:       ${env.LOG_FILE}`);
+  stack.log(`access:     ${env.AUTH_MODE && env.AUTH_MODE !== 'none' ? `AUTH_MODE=${env.AUTH_MODE} (keys: npm run api-key -- create --name NAME)` : 'open (AUTH_MODE=none)'}`);
   stack.log(`captions:   ${env.CAPTION_ENDPOINT_URL ? `endpoint ${env.CAPTION_ENDPOINT_URL}` : env.HF_TOKEN ? 'Hugging Face hosted inference' : 'off (set HF_TOKEN or CAPTION_ENDPOINT_URL)'}`);
 });
+
+/**
+ * Every function of the stack must sign thumbnail URLs with the same secret,
+ * and links handed out before a restart should still open: one random secret
+ * per data folder, kept beside the database.
+ */
+function thumbnailUrlSecret(dataDir: string): string {
+  const file = resolve(dataDir, 'thumbnail-url-secret');
+  if (!existsSync(file)) writeFileSync(file, randomBytes(32).toString('base64url'), { mode: 0o600 });
+  return readFileSync(file, 'utf8').trim();
+}
 
 function optionalSeconds(name: string): number | undefined {
   const raw = process.env[name];

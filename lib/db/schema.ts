@@ -1,4 +1,5 @@
 import type { Client } from '@libsql/client';
+import { API_KEYS_STATEMENTS } from './api-keys-schema.ts';
 
 // Idempotent DDL, run at every cold start: cheap (IF NOT EXISTS) and it keeps a
 // fresh libSQL server or file usable without a separate migration step.
@@ -103,6 +104,7 @@ const STATEMENTS = [
   `CREATE TRIGGER IF NOT EXISTS idempotency_keys_image_deleted AFTER DELETE ON images BEGIN
      DELETE FROM idempotency_keys WHERE image_id = OLD.id;
    END`,
+  ...API_KEYS_STATEMENTS,
 ];
 
 /**

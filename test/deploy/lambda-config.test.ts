@@ -9,6 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { captionConfigWithToken, loadConfig } from '../../lib/config.ts';
+import { loadAccess } from '../../lib/access.ts';
+import { openDatabase } from '../../lib/db/client.ts';
 import { createDeps } from '../../lib/deps.ts';
 import { ConfigError } from '../../lib/errors.ts';
 import { createLogger } from '../../lib/log.ts';
@@ -54,7 +56,7 @@ describe('HF_TOKEN_PARAMETER', () => {
       model: 'Salesforce/blip-image-captioning-large',
       timeoutMs: 15_000,
     });
-    const endpoint = captionConfigWithToken('hf_x', { CAPTION_ENDPOINT_URL: 'https://example.test/caption' });
+    const endpoint = captionConfigWithToken('hf_x', { CAPTION_ENDPOINT_URL: 'https://example.endpoints.huggingface.cloud' });
     assert.equal(endpoint.mode, 'endpoint');
     assert.equal(endpoint.mode === 'endpoint' ? endpoint.token : undefined, 'hf_x');
   });
@@ -114,6 +116,38 @@ describe('HF_TOKEN_PARAMETER', () => {
     await withSsm({}, async (endpoint, requests) => {
       assert.equal(await captionerMode(endpoint, '/imageprocessingapi/dev/hf-token'), 'off');
       assert.equal(requests.length, 1);
+    });
+  });
+
+  test('LIBSQL_AUTH_TOKEN_PARAMETER: createDeps reads the database token from SSM before opening the database', async () => {
+    await withSsm({ '/imageprocessingapi/dev/libsql-auth-token': 'db-token' }, async (endpoint, requests) => {
+      const dir = mkdtempSync(join(tmpdir(), 'ssm-db-'));
+      try {
+        const config = loadConfig({
+          ...BASE,
+          LIBSQL_URL: `file:${join(dir, 'images.db')}`,
+          AWS_ENDPOINT_URL: endpoint,
+          LIBSQL_AUTH_TOKEN_PARAMETER: '/imageprocessingapi/dev/libsql-auth-token',
+        });
+        (await createDeps(config, createLogger({ level: 'silent', file: undefined }))).db.close();
+        assert.deepEqual(requests, [{ Name: '/imageprocessingapi/dev/libsql-auth-token', WithDecryption: true, target: 'AmazonSSM.GetParameter' }]);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  });
+
+  test('THUMBNAIL_URL_SECRET_PARAMETER: the signing secret comes from SSM; a missing parameter fails the first signed link by name', async () => {
+    const secret = 's'.repeat(40);
+    const env = { ...BASE, LIBSQL_URL: ':memory:', AUTH_MODE: 'api-key', THUMBNAIL_URL_SECRET_PARAMETER: '/imageprocessingapi/dev/thumbnail-url-secret' };
+    await withSsm({ '/imageprocessingapi/dev/thumbnail-url-secret': secret }, async (endpoint, requests) => {
+      const access = await loadAccess(loadConfig({ ...env, AWS_ENDPOINT_URL: endpoint }), await openDatabase(':memory:'));
+      assert.match(access.links('https://api.example')('id').small, /[?&]signature=/);
+      assert.equal(requests.length, 1);
+    });
+    await withSsm({}, async (endpoint) => {
+      const access = await loadAccess(loadConfig({ ...env, AWS_ENDPOINT_URL: endpoint }), await openDatabase(':memory:'));
+      assert.throws(() => access.links('https://api.example'), (error: unknown) => error instanceof ConfigError && error.message.includes('/imageprocessingapi/dev/thumbnail-url-secret'));
     });
   });
 });

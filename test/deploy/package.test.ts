@@ -11,11 +11,19 @@ import { PROJECT_ROOT, RESOURCES } from '../../local/resources.ts';
 import { DATABASE_BUSY_TIMEOUT_MS } from '../../lib/db/client.ts';
 import { SDK_CALL_BUDGET_MS } from '../../lib/deps.ts';
 import { originalKey, thumbnailKey } from '../../lib/storage.ts';
+import { validateAgainstSpec } from './support/cloudformation-spec.ts';
+import type { TemplateShape } from './support/cloudformation-spec.ts';
 import { createWorkspace, readJson, run, serverless, testEnv } from './support/serverless-workspace.ts';
 import type { Workspace } from './support/serverless-workspace.ts';
 
 const STAGE = 'dev';
 const LIBSQL_URL = 'libsql://example.turso.io';
+// Secrets in the deployer's shell while packaging: none may reach the template, an environment or a zip.
+const SHELL_SECRETS = {
+  LIBSQL_AUTH_TOKEN: 'eyJhbGciOiJFZERTQSJ9.eyJhIjoicnciLCJpYXQiOjE3MDB9.libsql-token-signature-0123456789',
+  HF_TOKEN: 'hf_abcdefghijklmnopqrstuvwxyz0123456789',
+  THUMBNAIL_URL_SECRET: 'thumbnail-url-secret-from-the-shell-0123456789',
+};
 const SERVICE = RESOURCES.service;
 
 /** Function -> its handler file, as serverless.yml declares it. */
@@ -35,14 +43,17 @@ const FUNCTION_NAMES = Object.keys(FUNCTIONS) as FunctionName[];
 
 // Least privilege, exactly: action@resource for each function. A change in
 // what a function calls must show up here.
-const LOGS = (fn: FunctionName): string[] => [`logs:CreateLogStream@logs:${fn}`, `logs:PutLogEvents@logs:${fn}`];
+// Every function reads the database token from SSM; those handing out or checking thumbnail links, their secret.
+const LOGS = (fn: FunctionName): string[] => [`logs:CreateLogStream@logs:${fn}`, `logs:PutLogEvents@logs:${fn}`, 'ssm:GetParameter@libsql-auth-token'];
+const LINK_SECRET = 'ssm:GetParameter@thumbnail-url-secret';
+const SIGNERS: FunctionName[] = ['uploadImage', 'listImages', 'getImage', 'getThumbnail', 'reprocessImage'];
 const EXPECTED_PERMISSIONS: Record<FunctionName, string[]> = {
-  uploadImage: [...LOGS('uploadImage'), 's3:PutObject@originals', 's3:DeleteObject@originals', 'sqs:SendMessage@queue'],
-  listImages: LOGS('listImages'),
-  getImage: LOGS('getImage'),
-  getThumbnail: [...LOGS('getThumbnail'), 's3:GetObject@thumbnails'],
+  uploadImage: [...LOGS('uploadImage'), LINK_SECRET, 's3:PutObject@originals', 's3:DeleteObject@originals', 'sqs:SendMessage@queue'],
+  listImages: [...LOGS('listImages'), LINK_SECRET],
+  getImage: [...LOGS('getImage'), LINK_SECRET],
+  getThumbnail: [...LOGS('getThumbnail'), LINK_SECRET, 's3:GetObject@thumbnails'],
   getStats: LOGS('getStats'),
-  reprocessImage: [...LOGS('reprocessImage'), 'sqs:SendMessage@queue'],
+  reprocessImage: [...LOGS('reprocessImage'), LINK_SECRET, 'sqs:SendMessage@queue'],
   processImages: [
     ...LOGS('processImages'),
     's3:GetObject@originals',
@@ -173,8 +184,15 @@ function resourceKind(value: unknown): string {
   if (logGroup) return `logs:${logGroup[1]}`;
   const parameter = /^arn:\$\{AWS::Partition\}:ssm:\$\{AWS::Region\}:\$\{AWS::AccountId\}:parameter(\/.+)$/.exec(arn);
   if (parameter) {
-    assert.equal(parameter[1], environment('processImages').HF_TOKEN_PARAMETER, 'the policy names another parameter than the processor reads');
-    return 'hf-token-parameter';
+    // Each granted parameter is one a function reads, by the same name.
+    const readers: Array<[string, unknown]> = [
+      ['hf-token-parameter', environment('processImages').HF_TOKEN_PARAMETER],
+      ['libsql-auth-token', environment('getStats').LIBSQL_AUTH_TOKEN_PARAMETER],
+      ['thumbnail-url-secret', environment('getThumbnail').THUMBNAIL_URL_SECRET_PARAMETER],
+    ];
+    const reader = readers.find(([, name]) => name === parameter[1]);
+    assert.ok(reader, `the policy names a parameter no function reads: ${parameter[1]}`);
+    return reader[0];
   }
   throw new Error(`unexpected resource ${arn}`);
 }
@@ -214,7 +232,7 @@ async function extractZip(path: string, into: string): Promise<void> {
 
 before(async () => {
   workspace = createWorkspace('package-dev');
-  const result = await serverless(workspace, ['package', '--stage', STAGE], testEnv({ LIBSQL_URL, AWS_REGION: 'us-east-1' }));
+  const result = await serverless(workspace, ['package', '--stage', STAGE], testEnv({ LIBSQL_URL, AWS_REGION: 'us-east-1', ...SHELL_SECRETS }));
   assert.ok(!result.timedOut, `serverless package did not finish:\n${result.output}`);
   assert.equal(result.code, 0, `serverless package failed:\n${result.output}`);
   const out = join(workspace.dir, '.serverless');
@@ -331,7 +349,7 @@ describe('serverless package --stage dev: the CloudFormation template', () => {
   test('environment on AWS: no emulator endpoint, no log file, no token in plain text, no file: database, no local host', () => {
     for (const fn of FUNCTION_NAMES) {
       const env = environment(fn);
-      for (const name of ['AWS_ENDPOINT_URL', 'LOG_FILE', 'HF_TOKEN']) {
+      for (const name of ['AWS_ENDPOINT_URL', 'LOG_FILE', 'HF_TOKEN', 'LIBSQL_AUTH_TOKEN', 'THUMBNAIL_URL_SECRET']) {
         assert.ok(!(name in env) || isNoValue(env[name]), `${fn} sets ${name}: ${JSON.stringify(env[name])}`);
       }
       assert.equal(env.LIBSQL_URL, LIBSQL_URL);
@@ -340,18 +358,19 @@ describe('serverless package --stage dev: the CloudFormation template', () => {
       assert.equal(env.STAGE, STAGE);
       if (fn === 'processImages') assert.equal(env.HF_TOKEN_PARAMETER, `/${SERVICE}/${STAGE}/hf-token`);
       else assert.equal(env.HF_TOKEN_PARAMETER, undefined, `${fn} has no use for the token`);
+      assert.equal(env.LIBSQL_AUTH_TOKEN_PARAMETER, `/${SERVICE}/${STAGE}/libsql-auth-token`, fn);
+      if (SIGNERS.includes(fn)) assert.equal(env.THUMBNAIL_URL_SECRET_PARAMETER, `/${SERVICE}/${STAGE}/thumbnail-url-secret`, fn);
+      else assert.equal(env.THUMBNAIL_URL_SECRET_PARAMETER, undefined, `${fn} makes no thumbnail links`);
+      assert.equal(env.AUTH_MODE, 'api-key', `${fn}: AWS stages need a key by default`);
     }
     const text = JSON.stringify(template);
     for (const local of ['127.0.0.1', 'localhost', 'file:', '.data/']) assert.ok(!text.includes(local), `the template mentions ${local}`);
   });
 
-  test('HTTP API: CORS, payload format 2.0 (base64 bodies decoded: the thumbnail route returns JPEG bytes), every route', async () => {
+  test('HTTP API: no CORS unless origins are listed, payload format 2.0 (base64 bodies decoded: the thumbnail route returns JPEG bytes), every route', async () => {
     const api = props('HttpApi');
     assert.equal(api.ProtocolType, 'HTTP');
-    const cors = record(api.CorsConfiguration, 'CorsConfiguration');
-    assert.deepEqual(cors.AllowMethods, ['GET', 'POST', 'OPTIONS']);
-    assert.ok(list(cors.AllowHeaders).includes('Content-Type'));
-    assert.ok(list(cors.AllowOrigins).length > 0);
+    assert.equal(api.CorsConfiguration, undefined, 'no browser origin is allowed by default on AWS');
     const routes = Object.values(template.Resources)
       .filter((r) => r.Type === 'AWS::ApiGatewayV2::Route')
       .map((r) => String(record(r.Properties, 'route').RouteKey))
@@ -364,7 +383,6 @@ describe('serverless package --stage dev: the CloudFormation template', () => {
       'POST /api/images',
       'POST /api/images/{id}/reprocess',
     ]);
-    assert.ok(list(cors.AllowHeaders).includes('Idempotency-Key'), 'browsers may send Idempotency-Key');
     const integrations = Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::ApiGatewayV2::Integration');
     assert.equal(integrations.length, 6);
     for (const [id, r] of integrations) {
@@ -394,6 +412,82 @@ describe('serverless package --stage dev: the CloudFormation template', () => {
     assert.ok(name.includes('${AWS::AccountId}') && name.includes('${AWS::Region}'), name);
     const policy = statements(props('ImagesBucketPolicy').PolicyDocument);
     assert.ok(policy.some((s) => s.Effect === 'Deny' && JSON.stringify(s.Condition) === '{"Bool":{"aws:SecureTransport":"false"}}'));
+  });
+});
+
+// What a credential looks like: Hugging Face tokens, our API keys, AWS access keys, JWTs (libSQL tokens), private keys.
+const SECRET_SHAPES = [/hf_[A-Za-z0-9]{20,}/, /ipk_[\w-]{43}/, /AKIA[0-9A-Z]{16}/, /eyJ[\w-]{8,}\.eyJ[\w-]{8,}\./, /-----BEGIN [A-Z ]*PRIVATE KEY-----/];
+const SECRET_NAME = /TOKEN|SECRET|PASSWORD|PRIVATE|CREDENTIAL|API_?KEY/i;
+
+function secretsIn(text: string): string[] {
+  const found = Object.entries(SHELL_SECRETS).filter(([, value]) => text.includes(value)).map(([name]) => `the value of ${name}`);
+  for (const shape of SECRET_SHAPES) {
+    const match = shape.exec(text);
+    if (match) found.push(`${shape.source}: ${match[0].slice(0, 12)}...`);
+  }
+  return found;
+}
+
+describe('serverless package --stage dev: secrets, throttling, the resource specification', () => {
+  test('no secret in the template: the token values of the shell are nowhere, nothing shaped like a credential', () => {
+    assert.deepEqual(secretsIn(JSON.stringify(template)), []);
+  });
+
+  test('no secret in the environment of any function: variables named like secrets are unset, only *_PARAMETER names point at SSM', () => {
+    for (const fn of FUNCTION_NAMES) {
+      const env = environment(fn);
+      assert.deepEqual(secretsIn(JSON.stringify(env)), [], fn);
+      for (const [name, value] of Object.entries(env)) {
+        // A switch (CAPTION_ENDPOINT_SEND_TOKEN=false) or a number is a setting, not a secret.
+        if (!SECRET_NAME.test(name) || name.endsWith('_PARAMETER') || /^(true|false|\d+)$/.test(String(value))) continue;
+        assert.ok(isNoValue(value) || value === '', `${fn}: ${name} is set in the template (${JSON.stringify(value).slice(0, 20)}...)`);
+      }
+    }
+  });
+
+  test('no secret in any zip: no entry of any zip holds the token values of the shell', async () => {
+    for (const fn of FUNCTION_NAMES) {
+      const zip = await JSZip.loadAsync(readFileSync(zips.get(fn)?.path ?? ''));
+      for (const entry of Object.values(zip.files)) {
+        if (entry.dir) continue;
+        const text = (await entry.async('nodebuffer')).toString('latin1');
+        const leaked = Object.entries(SHELL_SECRETS).filter(([, value]) => text.includes(value));
+        assert.deepEqual(leaked, [], `${fn}: ${entry.name}`);
+        if (entry.name.startsWith('functions/')) assert.deepEqual(secretsIn(text), [], `${fn}: ${entry.name}`);
+      }
+    }
+  });
+
+  test('HTTP API stage throttling from resources.json: the whole API, uploads tighter', () => {
+    const stage = resource('HttpApiStage');
+    const p = props('HttpApiStage');
+    const limits = RESOURCES.httpApiThrottling;
+    const defaults = record(p.DefaultRouteSettings, 'DefaultRouteSettings');
+    assert.equal(defaults.ThrottlingRateLimit, limits.rateLimit);
+    assert.equal(defaults.ThrottlingBurstLimit, limits.burstLimit);
+    const upload = record(record(p.RouteSettings, 'RouteSettings')['POST /api/images'], 'upload route');
+    assert.equal(upload.ThrottlingRateLimit, limits.uploadRateLimit);
+    assert.equal(upload.ThrottlingBurstLimit, limits.uploadBurstLimit);
+    assert.ok(limits.uploadRateLimit < limits.rateLimit);
+    assert.ok(list(stage.DependsOn).includes('HttpApiRoutePostApiImages'), 'the stage names a route that must exist first');
+    assert.equal(template.Resources.HttpApiAuthorizerOidc, undefined, 'no JWT authorizer in api-key mode');
+  });
+
+  test('the template conforms to the CloudFormation resource specification (@aws-cdk/aws-service-spec)', async () => {
+    assert.deepEqual(await validateAgainstSpec(template as unknown as TemplateShape), []);
+  });
+
+  test('the specification check itself: a misspelt type, property or attribute, a wrong type and a missing required property are each found', async () => {
+    const broken = JSON.parse(JSON.stringify(template)) as Template & TemplateShape;
+    broken.Resources.Extra = { Type: 'AWS::S3::Buckets' };
+    record(broken.Resources.ImagesBucket?.Properties, 'bucket').BucketNmae = 'x';
+    record(broken.Resources.JobsQueue?.Properties, 'queue').VisibilityTimeout = 'soon';
+    record(record(broken.Resources.JobsQueue?.Properties, 'queue').RedrivePolicy, 'redrive').deadLetterTargetArn = { 'Fn::GetAtt': ['JobsDeadLetterQueue', 'Url'] };
+    delete record(broken.Resources.GetStatsLambdaFunction?.Properties, 'fn').Role;
+    const problems = (await validateAgainstSpec(broken)).join('\n');
+    for (const expected of ['unknown resource type AWS::S3::Buckets', 'unknown property BucketNmae', 'VisibilityTimeout: expected integer', 'no attribute Url', 'required property Role missing']) {
+      assert.ok(problems.includes(expected), `${expected} not found in:\n${problems}`);
+    }
   });
 });
 
@@ -499,3 +593,58 @@ test('serverless package --stage dev without LIBSQL_URL stops at variable resolu
   assert.notEqual(result.code, 0, 'resolved without LIBSQL_URL');
   assert.match(result.output, /Cannot resolve variable at "params\.dev\.libsqlUrl": Value not found at "env" source/);
 });
+
+describe('serverless package --stage dev with AUTH_MODE=jwt and CORS_ALLOWED_ORIGINS', () => {
+  const ORIGINS = ['https://app.example.com', 'https://admin.example.com'];
+  let jwtTemplate: Template;
+
+  before(async () => {
+    const env = testEnv({
+      LIBSQL_URL,
+      AWS_REGION: 'us-east-1',
+      AUTH_MODE: 'jwt',
+      JWT_ISSUER: 'https://id.example.com/',
+      JWT_AUDIENCE: 'images-api',
+      CORS_ALLOWED_ORIGINS: ORIGINS.join(', '),
+    });
+    const result = await serverless(workspace, ['package', '--stage', STAGE], env);
+    assert.equal(result.code, 0, `serverless package failed:\n${result.output}`);
+    jwtTemplate = readJson<Template>(join(workspace.dir, '.serverless', 'cloudformation-template-update-stack.json'));
+  });
+
+  test('API Gateway JWT authorizer with the issuer and audience, on every route but the thumbnail one (signed links carry no token)', () => {
+    const authorizer = record(jwtTemplate.Resources.HttpApiAuthorizerOidc?.Properties, 'authorizer');
+    assert.equal(authorizer.AuthorizerType, 'JWT');
+    assert.deepEqual(authorizer.IdentitySource, ['$request.header.Authorization']);
+    assert.deepEqual(authorizer.JwtConfiguration, { Audience: ['images-api'], Issuer: 'https://id.example.com/' });
+    const routes = Object.values(jwtTemplate.Resources).filter((r) => r.Type === 'AWS::ApiGatewayV2::Route').map((r) => record(r.Properties, 'route'));
+    assert.equal(routes.length, 6);
+    for (const route of routes) {
+      const thumbnail = String(route.RouteKey).endsWith('/thumbnails/{size}');
+      assert.equal(route.AuthorizationType, thumbnail ? undefined : 'JWT', String(route.RouteKey));
+      if (!thumbnail) assert.deepEqual(route.AuthorizerId, { Ref: 'HttpApiAuthorizerOidc' });
+    }
+    for (const fn of FUNCTION_NAMES) assert.equal(environmentOf(jwtTemplate, fn).AUTH_MODE, 'jwt', fn);
+  });
+
+  test('CORS: exactly the listed origins; the headers a browser client sends (Authorization, X-Api-Key, Idempotency-Key)', () => {
+    const cors = record(record(jwtTemplate.Resources.HttpApi?.Properties, 'api').CorsConfiguration, 'CorsConfiguration');
+    assert.deepEqual(cors.AllowOrigins, ORIGINS);
+    assert.deepEqual(cors.AllowMethods, ['GET', 'POST', 'OPTIONS']);
+    for (const header of ['Content-Type', 'Authorization', 'X-Api-Key', 'Idempotency-Key']) assert.ok(list(cors.AllowHeaders).includes(header), header);
+  });
+
+  test('this template conforms to the resource specification too', async () => {
+    assert.deepEqual(await validateAgainstSpec(jwtTemplate as unknown as TemplateShape), []);
+  });
+
+  test('CORS_ALLOWED_ORIGINS=* with authenticated reads: packaging refuses, naming the variable', async () => {
+    const result = await serverless(workspace, ['print', '--stage', STAGE], testEnv({ LIBSQL_URL, AWS_REGION: 'us-east-1', CORS_ALLOWED_ORIGINS: '*' }), 60_000);
+    assert.notEqual(result.code, 0);
+    assert.match(result.output, /CORS_ALLOWED_ORIGINS=\* is refused while reads need a credential/);
+  });
+});
+
+function environmentOf(t: Template, fn: FunctionName): Json {
+  return record(record(record(t.Resources[logicalId(fn)]?.Properties, fn).Environment, 'Environment').Variables, 'Variables');
+}

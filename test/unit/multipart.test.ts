@@ -5,6 +5,9 @@ import { httpHandler, jsonResponse, multipartFile } from '../../lib/http.ts';
 import type { HttpEvent, HttpResult } from '../../lib/http.ts';
 import { parseMultipartBody } from '../../lib/multipart.ts';
 import type { MultipartFields } from '../../lib/multipart.ts';
+import { loadAccess } from '../../lib/access.ts';
+import { loadConfig } from '../../lib/config.ts';
+import { openDatabase } from '../../lib/db/client.ts';
 import { createLogger } from '../../lib/log.ts';
 
 const BOUNDARY = 'unitBoundary42';
@@ -137,12 +140,16 @@ test('parseMultipartBody: file names → escaped quotes unescaped, UTF-8 and RFC
 
 // The upload handler's wiring: the body parser, then multipartFile, then the envelope.
 const logger = createLogger({ level: 'silent', file: undefined });
+const openAccess = await loadAccess(
+  { access: loadConfig({ BUCKET_NAME: 'b', QUEUE_URL: 'q', LIBSQL_URL: ':memory:' }).access, region: 'us-east-1', awsEndpoint: undefined },
+  await openDatabase(':memory:'),
+);
 const echo = httpHandler(
   async (event) => {
     const file = multipartFile(event, 'file');
     return jsonResponse(file ? { filename: file.filename, bytes: file.content.length } : null);
   },
-  { logger: () => logger, multipart: { maxFileBytes: 1_000 } },
+  { logger: () => logger, access: { route: 'write', get: async () => openAccess }, multipart: { maxFileBytes: 1_000 } },
 );
 
 async function invoke(headers: Record<string, string>, body: string | null | undefined, isBase64Encoded = false): Promise<{ statusCode: number; body: unknown }> {

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PROJECT_ROOT } from '../../../local/resources.ts';
 
-const COPIED = ['functions', 'lib', 'serverless.yml', 'resources.json', 'package.json', 'package-lock.json', 'tsconfig.json'];
+const COPIED = ['functions', 'lib', 'deploy', 'serverless.yml', 'resources.json', 'package.json', 'package-lock.json', 'tsconfig.json'];
 
 export interface Workspace {
   dir: string;
@@ -48,6 +48,15 @@ const CLEARED = [
   'HF_TOKEN_PARAMETER',
   'HF_TOKEN_KMS_KEY_ARN',
   'CORS_ALLOWED_ORIGIN',
+  'CORS_ALLOWED_ORIGINS',
+  'AUTH_MODE',
+  'READ_ACCESS',
+  'JWT_ISSUER',
+  'JWT_AUDIENCE',
+  'JWT_JWKS_URL',
+  'THUMBNAIL_URL_SECRET',
+  'THUMBNAIL_URL_SECRET_PARAMETER',
+  'LIBSQL_AUTH_TOKEN_PARAMETER',
   'MAX_UPLOAD_BYTES',
   'LOCALSTACK_ENDPOINT',
 ];
