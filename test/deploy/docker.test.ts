@@ -113,6 +113,17 @@ before(async () => {
 after(() => workspace?.remove());
 
 describe('docker-compose.yml', () => {
+  test('every image pinned to a version (or a digest), none to latest; fauxqs to the version npm installs', () => {
+    for (const [name, svc] of Object.entries(compose.services)) {
+      const image = svc.image.replace(/^\$\{[A-Z_]+:-(.*)\}$/, '$1');
+      const pinned = /@sha256:[0-9a-f]{64}$/.test(image) || /:(v?\d+\.\d+\.\d+)$/.test(image);
+      assert.ok(pinned, `${name}: ${svc.image} is not pinned to a version`);
+      assert.ok(!/:latest\b/.test(svc.image), `${name}: ${svc.image}`);
+    }
+    const fauxqs = readJson<{ version: string }>(resolve(PROJECT_ROOT, 'node_modules/fauxqs/package.json')).version;
+    assert.equal(service('fauxqs').image, `kibertoad/fauxqs:${fauxqs}`);
+  });
+
   test('LocalStack: auth token passed through, init scripts and resources.json mounted, on the emulator port', () => {
     const localstack = service('localstack');
     assert.deepEqual(localstack.profiles, ['localstack']);
