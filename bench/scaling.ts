@@ -1,8 +1,8 @@
 // Benchmark: does the stack's cost per image depend on how many images it
 // already stores? The same round (24 small real photos uploaded one after
-// another, each processed to `success`, captions off) is measured on an empty
-// data folder and again after BENCH_STORED (10,000) more images have been
-// uploaded and processed through the API. Per image: CPU of the stack's
+// another, each processed to `success`, captions off) is measured on two
+// stacks in turn: one on an empty data folder, one holding BENCH_STORED
+// (10,000) images uploaded and processed through the API. Per image: CPU of the stack's
 // processes (start.ts: emulator and SQS pollers; serverless offline: HTTP and
 // Lambdas) and the upload latency. Target: full within 1.2x of empty. Also the
 // stack's start-up time on each data folder (the emulator reads every stored
@@ -131,19 +131,24 @@ function fileMiB(path: string): number {
   }
 }
 
-async function measure(stack: RunningStack, db: Client, photos: readonly Photo[], dataDir: string, readySeconds: number): Promise<Measurement> {
-  const stored = await finished(db);
-  // Warm-up: the Lambdas' cold starts belong to neither figure.
-  await round(stack, db, photos.slice(0, 6));
-  const rounds: RoundResult[] = [];
-  for (let i = 0; i < ROUNDS; i++) rounds.push(await round(stack, db, photos));
+interface Store {
+  label: string;
+  dataDir: string;
+  stack: RunningStack;
+  db: Client;
+  readySeconds: number;
+  stored: number;
+  rounds: RoundResult[];
+}
+
+function describeStore(store: Store): Measurement {
   return {
-    stored,
-    readySeconds,
-    rounds,
-    dataMiB: mib(dataDir),
-    databaseMiB: fileMiB(join(dataDir, 'images.db')) + fileMiB(join(dataDir, 'images.db-wal')),
-    logMiB: fileMiB(join(dataDir, 'logs', 'app.log')) + fileMiB(join(dataDir, 'logs', 'app.log.1')),
+    stored: store.stored,
+    readySeconds: store.readySeconds,
+    rounds: store.rounds,
+    dataMiB: mib(store.dataDir),
+    databaseMiB: fileMiB(join(store.dataDir, 'images.db')) + fileMiB(join(store.dataDir, 'images.db-wal')),
+    logMiB: fileMiB(join(store.dataDir, 'logs', 'app.log')) + fileMiB(join(store.dataDir, 'logs', 'app.log.1')),
   };
 }
 
@@ -156,37 +161,51 @@ async function startTimed(dataDir: string, ports?: RunningStack['ports']): Promi
 const names = [...(await listSamples('cameras')), ...(await listSamples('gps'))].slice(0, 24);
 const photos: Photo[] = await Promise.all(names.map(async (name) => ({ name: name.replace('/', '_'), bytes: await readSample(name) })));
 const workDir = mkdtempSync(join(tmpdir(), 'bench-scaling-'));
-const dataDir = join(workDir, 'data');
-const db = (): Client => createClient({ url: `file:${join(dataDir, 'images.db')}`, intMode: 'number', timeout: 5_000 });
-let stack: RunningStack | undefined;
+const openDb = (dataDir: string): Client => createClient({ url: `file:${join(dataDir, 'images.db')}`, intMode: 'number', timeout: 5_000 });
+const stacks: RunningStack[] = [];
+const stopAll = (): Promise<unknown> => Promise.all(stacks.map((stack) => stack.stop()));
 const interrupted = (): void => {
-  void (stack?.stop() ?? Promise.resolve()).finally(() => process.exit(130));
+  void stopAll().finally(() => process.exit(130));
 };
 process.once('SIGINT', interrupted);
 process.once('SIGTERM', interrupted);
 
+async function open(label: string, dataDir: string, ports?: RunningStack['ports']): Promise<Store> {
+  const { stack, readySeconds } = await startTimed(dataDir, ports);
+  stacks.push(stack);
+  const db = openDb(dataDir);
+  return { label, dataDir, stack, db, readySeconds, stored: await finished(db), rounds: [] };
+}
+
 try {
-  progress(`empty data folder ${dataDir}`);
-  let started = await startTimed(dataDir);
-  stack = started.stack;
-  let client = db();
-  const empty = await measure(stack, client, photos, dataDir, started.readySeconds);
-  progress(`empty: ${fmt(median(empty.rounds.map((r) => r.cpuMsPerImage)))} ms CPU per image; storing ${STORED} images`);
-  await fill(stack, client, STORED);
-  client.close();
-  // A restart on the full folder: its start-up time, and the full figures from a fresh stack as a user gets it.
-  const ports = stack.ports;
-  await stack.stop();
-  started = await startTimed(dataDir, ports);
-  stack = started.stack;
-  client = db();
-  const full = await measure(stack, client, photos, dataDir, started.readySeconds);
-  client.close();
+  // The full store: STORED images uploaded and processed through the API, then a restart,
+  // so its figures (start-up included) are those of a user's next `npm start`.
+  const fullDir = join(workDir, 'full');
+  progress(`storing ${STORED} images in ${fullDir}`);
+  const filling = await open('full', fullDir);
+  await fill(filling.stack, filling.db, STORED);
+  filling.db.close();
+  await filling.stack.stop();
+  stacks.length = 0;
+  const full = await open('full', fullDir, filling.stack.ports);
+  const empty = await open('empty', join(workDir, 'empty'));
+  // Warm-up of both (the Lambdas' cold starts belong to neither figure), then rounds taken in
+  // turn, so a neighbour's load on the machine falls on both figures alike.
+  for (const store of [empty, full]) await round(store.stack, store.db, photos.slice(0, 6));
+  for (let i = 0; i < ROUNDS; i++) {
+    for (const store of [empty, full]) {
+      store.rounds.push(await round(store.stack, store.db, photos));
+      progress(`${store.label} round ${i + 1}: ${fmt(store.rounds.at(-1)?.cpuMsPerImage)} ms CPU per image`);
+    }
+  }
+  for (const store of [empty, full]) store.db.close();
+  const emptyFigures = describeStore(empty);
+  const fullFigures = describeStore(full);
 
   const cpu = (m: Measurement): number => median(m.rounds.map((r) => r.cpuMsPerImage));
   const p50 = (m: Measurement): number => median(m.rounds.flatMap((r) => r.uploadMs));
-  const cpuRatio = cpu(full) / cpu(empty);
-  const p50Ratio = p50(full) / p50(empty);
+  const cpuRatio = cpu(fullFigures) / cpu(emptyFigures);
+  const p50Ratio = p50(fullFigures) / p50(emptyFigures);
   const row = (label: string, m: Measurement): string[] => [
     label,
     String(m.stored),
@@ -198,10 +217,10 @@ try {
   ];
   printSection(
     `Scaling: cost per image with an empty store and with ${STORED} images stored`,
-    `${ROUNDS} rounds of ${photos.length} small real photos (2-160 kB) uploaded one after another and processed, captions off, after a warm-up; CPU of start.ts + serverless offline. "images stored" is the count before the warm-up and the rounds (each adds its own photos).`,
+    `Two stacks side by side, one on an empty data folder and one on a folder holding ${STORED} images uploaded and processed through the API (then restarted). ${ROUNDS} rounds each, taken in turn, of ${photos.length} small real photos (2-160 kB) uploaded one after another and processed to success, captions off, after a warm-up; CPU of start.ts + serverless offline. "images stored" is the count before the warm-up and the rounds (each adds its own photos).`,
     table(
       ['data folder', 'images stored', 'on disk', 'CPU ms / image (median)', 'rounds', 'upload p50 ms', 'stack ready in s'],
-      [row('empty', empty), row(`after ${STORED} more`, full)],
+      [row('empty', emptyFigures), row(`after ${STORED} images`, fullFigures)],
     ),
     table(
       ['figure', 'full / empty', `target ≤ ${TARGET}×`],
@@ -213,7 +232,7 @@ try {
   );
   if (!(cpuRatio <= TARGET && p50Ratio <= TARGET)) process.exitCode = 1;
 } finally {
-  await stack?.stop();
-  if (process.env.BENCH_KEEP_DATA) progress(`kept the data in ${dataDir}`);
+  await stopAll();
+  if (process.env.BENCH_KEEP_DATA) progress(`kept the data in ${workDir}`);
   else rmSync(workDir, { recursive: true, force: true });
 }
