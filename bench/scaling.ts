@@ -26,7 +26,7 @@ import { QUIET_DEV_SERVER } from './support/stack-session.ts';
 
 const STORED = Number(process.env.BENCH_STORED ?? 10_000);
 const FILL_CONCURRENCY = Number(process.env.BENCH_FILL_CONCURRENCY ?? 16);
-const ROUNDS = Number(process.env.BENCH_SCALING_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_SCALING_ROUNDS ?? 5);
 const TARGET = 1.2;
 const STACK_ENV = { ...QUIET_DEV_SERVER, HF_TOKEN: '', CAPTION_ENDPOINT_URL: '' };
 
