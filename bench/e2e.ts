@@ -3,11 +3,14 @@
 // of its own). 200 uploads of the real sample photos over HTTP at a fixed
 // concurrency; the time until every one is `success`; upload latency and
 // upload → success latency (the row's created_at → processed_at). Once with
-// captions off, once with a local caption endpoint that answers after 300 ms.
-// Compared with the processing function alone on the same images and cores.
+// captions off, once with a local caption endpoint that answers after 300 ms,
+// both through POST /api/images (multipart); and once with captions off through
+// direct uploads (POST /api/uploads, then the file to the presigned POST's URL,
+// the local upload gateway). Compared with the processing function alone on
+// the same images and cores.
 //   npm run bench:e2e
 // Knobs (experiments): BENCH_UPLOADS (200), BENCH_UPLOAD_CONCURRENCY (8),
-// BENCH_RUNS (off,captions), BENCH_STACK_ENV ("PROCESSING_CONCURRENCY=10;UV_THREADPOOL_SIZE=8",
+// BENCH_RUNS (off,direct,captions), BENCH_STACK_ENV ("PROCESSING_CONCURRENCY=10;UV_THREADPOOL_SIZE=8",
 // passed to the stack), BENCH_EXTRA_POLLERS (extra SQS pollers run by the bench
 // next to the stack's own, to try more pollers without editing local/start.ts).
 import { readFile } from 'node:fs/promises';
@@ -28,7 +31,7 @@ import { SYNTHETIC, syntheticImage } from './support/synthetic-images.ts';
 
 const UPLOADS = Number(process.env.BENCH_UPLOADS ?? 200);
 const UPLOAD_CONCURRENCY = Number(process.env.BENCH_UPLOAD_CONCURRENCY ?? 8);
-const RUNS = (process.env.BENCH_RUNS ?? 'off,captions').split(',').map((run) => run.trim());
+const RUNS = (process.env.BENCH_RUNS ?? 'off,direct,captions').split(',').map((run) => run.trim());
 const EXTRA_POLLERS = Number(process.env.BENCH_EXTRA_POLLERS ?? 0);
 const STACK_ENV = Object.fromEntries(
   (process.env.BENCH_STACK_ENV ?? '')
@@ -41,7 +44,7 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const ALONE_ROUNDS = 3;
 const ROUND_TIMEOUT_MS = Number(process.env.BENCH_ROUND_TIMEOUT_SECONDS ?? 90) * 1000;
 const CAPTION_DELAY_MS = 300;
-const CPU_GROUPS = { 'stack: emulator + SQS pollers': /local\/start\.ts/, 'serverless offline: HTTP + Lambdas': /serverless\.js offline/ };
+const CPU_GROUPS = { 'stack: emulator, upload gateway, SQS pollers': /local\/start\.ts/, 'serverless offline: HTTP + Lambdas': /serverless\.js offline/ };
 // As many at once as the timed rounds: serverless-offline starts one worker thread
 // (a cold start) per concurrent request, and those belong to the warm-up.
 const WARMUP_UPLOADS = Math.max(16, 2 * UPLOAD_CONCURRENCY);
@@ -49,6 +52,8 @@ const LARGE_UPLOADS = 20;
 const TARGET_OFF = 0.7;
 const TARGET_CAPTIONS = 0.5;
 const TARGET_UPLOAD_P50_MS = 100;
+const TARGET_DIRECT = 0.6;
+const TARGET_DIRECT_P50_MS = 60;
 
 /** Runs tasks with at most `concurrency` at once; results in input order. */
 async function pool<T, R>(items: readonly T[], concurrency: number, task: (item: T, index: number) => Promise<R>): Promise<R[]> {
@@ -97,6 +102,48 @@ interface UploadResult {
   /** null when the upload was refused or failed: counted, not fatal to the run. */
   id: string | null;
   ms: number;
+  /** Direct uploads: the two steps, POST /api/uploads and the file to the presigned POST. */
+  steps?: { requestMs: number; sendMs: number };
+}
+
+type UploadPath = 'multipart' | 'direct';
+
+function uploader(path: UploadPath, stack: { apiUrl: string }): (name: string, bytes: Buffer) => Promise<UploadResult> {
+  return path === 'direct' ? (name, bytes) => uploadDirect(stack.apiUrl, name, bytes) : (name, bytes) => upload(stack.apiUrl, name, bytes);
+}
+
+/** The two steps of a direct upload, as a client makes them. */
+async function uploadDirect(apiUrl: string, name: string, bytes: Buffer): Promise<UploadResult> {
+  const started = performance.now();
+  try {
+    const filename = name.replaceAll('/', '_');
+    const res = await fetch(`${apiUrl}/api/uploads`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ filename, size_bytes: bytes.length, content_type: name.endsWith('.png') ? 'image/png' : 'image/jpeg' }),
+    });
+    const text = await res.text();
+    const requested = performance.now();
+    if (res.status !== 201) {
+      progress(`upload request for ${name} answered ${res.status}: ${text.slice(0, 200)}`);
+      return { id: null, ms: requested - started };
+    }
+    const { data } = JSON.parse(text) as { data: { image_id: string; upload: { url: string; fields: Record<string, string> } } };
+    const form = new FormData();
+    for (const [field, value] of Object.entries(data.upload.fields)) form.append(field, value);
+    form.append('file', new Blob([bytes]), filename);
+    const sent = await fetch(data.upload.url, { method: 'POST', body: form });
+    await sent.arrayBuffer();
+    const done = performance.now();
+    if (sent.status !== 204) {
+      progress(`file of ${name} answered ${sent.status}`);
+      return { id: null, ms: done - started };
+    }
+    return { id: data.image_id, ms: done - started, steps: { requestMs: requested - started, sendMs: done - requested } };
+  } catch (error) {
+    progress(`direct upload of ${name} failed: ${error instanceof Error ? error.message : String(error)}`);
+    return { id: null, ms: performance.now() - started };
+  }
 }
 
 async function upload(apiUrl: string, name: string, bytes: Buffer): Promise<UploadResult> {
@@ -148,13 +195,16 @@ interface RunResult {
   unfinished: number;
   largeUploadMs: number[];
   idleLargeUploadMs: number[];
+  /** Direct uploads on an idle stack: each step of the two. */
+  idleLargeSteps: Array<{ requestMs: number; sendMs: number }>;
   cpuSeconds: Record<string, number>;
   /** images/s of every round; the figures are the best round's. */
   rounds: number[];
 }
 
-async function runThroughput(label: string, images: readonly Photo[], env: Record<string, string>, measureLargeUploads: boolean): Promise<RunResult> {
+async function runThroughput(label: string, images: readonly Photo[], env: Record<string, string>, measureLargeUploads: boolean, path: UploadPath = 'multipart'): Promise<RunResult> {
   return withStack({ ...QUIET_DEV_SERVER, ...env, ...STACK_ENV }, async ({ stack, db }) => {
+    const send = uploader(path, stack);
     let extraPollers: { stop(): Promise<void> } | undefined;
     const clients: Array<{ destroy(): void }> = [];
     if (EXTRA_POLLERS > 0) {
@@ -176,17 +226,17 @@ async function runThroughput(label: string, images: readonly Photo[], env: Recor
     try {
       // Warm-up: every Lambda involved has had its cold start before the clock runs.
       progress(`${label}: warm-up (${WARMUP_UPLOADS} uploads)`);
-      const warm = await pool(images.slice(0, WARMUP_UPLOADS), UPLOAD_CONCURRENCY, (photo) => upload(stack.apiUrl, photo.name, photo.bytes));
+      const warm = await pool(images.slice(0, WARMUP_UPLOADS), UPLOAD_CONCURRENCY, (photo) => send(photo.name, photo.bytes));
       await waitForFinished(db, accepted(warm).length, 120_000);
 
-      let best: Omit<RunResult, 'largeUploadMs' | 'idleLargeUploadMs' | 'rounds'> | undefined;
+      let best: Omit<RunResult, 'largeUploadMs' | 'idleLargeUploadMs' | 'idleLargeSteps' | 'rounds'> | undefined;
       const rounds: number[] = [];
       for (let round = 1; round <= ROUNDS; round++) {
         const before = await finishedCount(db);
         progress(`${label}: round ${round}/${ROUNDS}, ${images.length} uploads at concurrency ${UPLOAD_CONCURRENCY}`);
         const probe = startCpuProbe(CPU_GROUPS);
         const startedAt = Date.now();
-        const uploads = await pool(images, UPLOAD_CONCURRENCY, (photo) => upload(stack.apiUrl, photo.name, photo.bytes));
+        const uploads = await pool(images, UPLOAD_CONCURRENCY, (photo) => send(photo.name, photo.bytes));
         const ids = accepted(uploads);
         const complete = await waitForFinished(db, before + ids.length, ROUND_TIMEOUT_MS);
         const cpuSeconds = probe.read();
@@ -218,15 +268,16 @@ async function runThroughput(label: string, images: readonly Photo[], env: Recor
 
       const largeUploadMs: number[] = [];
       const idleLargeUploadMs: number[] = [];
+      const idleLargeSteps: Array<{ requestMs: number; sendMs: number }> = [];
       if (measureLargeUploads) {
         const path = await syntheticImage(SYNTHETIC.jpeg12);
         const bytes = await readFile(path);
         progress(`${label}: ${LARGE_UPLOADS} uploads of a ${(bytes.length / 1e6).toFixed(1)} MB photo back to back, then ${LARGE_UPLOADS} on an idle stack`);
         let before = await finishedCount(db);
         // Back to back: each upload overlaps the processing of the one before, as a user's batch would.
-        const large = [await upload(stack.apiUrl, 'large-warmup.jpg', bytes)];
+        const large = [await send('large-warmup.jpg', bytes)];
         for (let i = 0; i < LARGE_UPLOADS; i++) {
-          const result = await upload(stack.apiUrl, `large-${i}.jpg`, bytes);
+          const result = await send(`large-${i}.jpg`, bytes);
           large.push(result);
           if (result.id !== null) largeUploadMs.push(result.ms);
         }
@@ -234,14 +285,15 @@ async function runThroughput(label: string, images: readonly Photo[], env: Recor
         // Idle: the next upload waits until the previous image is processed; the upload's own cost.
         for (let i = 0; i < LARGE_UPLOADS; i++) {
           before = await finishedCount(db);
-          const result = await upload(stack.apiUrl, `idle-${i}.jpg`, bytes);
+          const result = await send(`idle-${i}.jpg`, bytes);
           if (result.id !== null) {
             idleLargeUploadMs.push(result.ms);
+            if (result.steps) idleLargeSteps.push(result.steps);
             await waitForFinished(db, before + 1, 60_000);
           }
         }
       }
-      return { ...best, largeUploadMs, idleLargeUploadMs, rounds };
+      return { ...best, largeUploadMs, idleLargeUploadMs, idleLargeSteps, rounds };
     } finally {
       await extraPollers?.stop();
       for (const client of clients) client.destroy();
@@ -261,6 +313,7 @@ async function main(): Promise<void> {
 
   const results: RunResult[] = [];
   if (RUNS.includes('off')) results.push(await runThroughput('captions off', images, {}, true));
+  if (RUNS.includes('direct')) results.push(await runThroughput('direct uploads, captions off', images, {}, true, 'direct'));
   if (RUNS.includes('captions')) {
     const captions = await startFakeCaptionServer();
     captions.setBehaviour({ kind: 'caption', text: 'a photo on a bench', delayMs: CAPTION_DELAY_MS });
@@ -295,10 +348,17 @@ async function main(): Promise<void> {
     }),
   ];
   const off = results.find((r) => r.label === 'captions off');
+  const direct = results.find((r) => r.label.startsWith('direct uploads'));
   const slow = results.find((r) => r.label.startsWith('captions ') && r !== off);
   const share = (r: RunResult | undefined): number | null => (r ? r.imagesPerSecond / best.imagesPerSecond : null);
   const largeP50 = off && off.largeUploadMs.length > 0 ? median(off.largeUploadMs) : null;
   const idleP50 = off && off.idleLargeUploadMs.length > 0 ? median(off.idleLargeUploadMs) : null;
+  const directIdleP50 = direct && direct.idleLargeUploadMs.length > 0 ? median(direct.idleLargeUploadMs) : null;
+  const directSteps = direct?.idleLargeSteps ?? [];
+  const stepsNote =
+    directSteps.length > 0
+      ? `; steps p50: request ${median(directSteps.map((s) => s.requestMs)).toFixed(0)} ms, file ${median(directSteps.map((s) => s.sendMs)).toFixed(0)} ms`
+      : '';
   const targetRows = [
     [`captions off ≥ ${TARGET_OFF * 100}% of the processing function alone`, share(off) === null ? 'n/a' : `${((share(off) ?? 0) * 100).toFixed(0)}%`, verdict(share(off) === null ? null : (share(off) ?? 0) >= TARGET_OFF)],
     [`captions ${CAPTION_DELAY_MS} ms ≥ ${TARGET_CAPTIONS * 100}%`, share(slow) === null ? 'n/a' : `${((share(slow) ?? 0) * 100).toFixed(0)}%`, verdict(share(slow) === null ? null : (share(slow) ?? 0) >= TARGET_CAPTIONS)],
@@ -312,6 +372,16 @@ async function main(): Promise<void> {
       idleP50 === null ? 'n/a' : `${idleP50.toFixed(0)} ms (p99 ${percentile(off?.idleLargeUploadMs ?? [], 99).toFixed(0)} ms)`,
       verdict(idleP50 === null ? null : idleP50 < TARGET_UPLOAD_P50_MS),
     ],
+    [
+      `direct uploads, captions off ≥ ${TARGET_DIRECT * 100}% of the processing function alone`,
+      share(direct) === null ? 'n/a' : `${((share(direct) ?? 0) * 100).toFixed(0)}%`,
+      verdict(share(direct) === null ? null : (share(direct) ?? 0) >= TARGET_DIRECT),
+    ],
+    [
+      `the two steps of a 4 MB direct upload p50 < ${TARGET_DIRECT_P50_MS} ms, idle stack`,
+      directIdleP50 === null ? 'n/a' : `${directIdleP50.toFixed(0)} ms (p99 ${percentile(direct?.idleLargeUploadMs ?? [], 99).toFixed(0)} ms${stepsNote})`,
+      verdict(directIdleP50 === null ? null : directIdleP50 < TARGET_DIRECT_P50_MS),
+    ],
   ];
   const knobs = [
     `upload concurrency ${UPLOAD_CONCURRENCY}`,
@@ -324,7 +394,8 @@ async function main(): Promise<void> {
     'End-to-end throughput through the local stack',
     `${knobs}. Each end-to-end run: ${ROUNDS} timed rounds on the same warm stack, figures from the best round; the processing function alone: the best of ${ALONE_ROUNDS} rounds per concurrency. Time to all success: first upload sent → last row's processed_at. Upload → success: the row's created_at → processed_at. ` +
       `The 4 MB upload figures (captions off, after the throughput rounds): the synthetic 12 MP JPEG uploaded ${LARGE_UPLOADS} times back to back (each upload overlaps the processing of the one before), ` +
-      `then ${LARGE_UPLOADS} times on an idle stack (each after the previous image is processed).`,
+      `then ${LARGE_UPLOADS} times on an idle stack (each after the previous image is processed). ` +
+      'Direct uploads: upload latency is both steps (POST /api/uploads, then the file to the presigned POST, answered by the local upload gateway once the object is stored and its notification sent); upload → success starts at the first step.',
     table(['run', 'images/s', 'of alone', 'time to all success s', 'upload p50 ms', 'upload p99 ms', 'upload→success p50 ms', 'upload→success p99 ms', 'not success'], rows),
     table(['target', 'measured', 'verdict'], targetRows),
     'CPU ms per image during the timed part (user + system, all threads, from /proc; the bench client is this process: uploads and polling):',

@@ -1,4 +1,4 @@
-// The HTTP API's CORS and JWT authorizer settings, resolved when serverless
+// The HTTP API's CORS (and the bucket's, for direct uploads) and JWT authorizer settings, resolved when serverless
 // reads serverless.yml (`${file(./deploy/http-api.cjs):cors}` etc.): YAML
 // alone cannot turn a comma-separated list into an array, leave a setting out
 // depending on another, or refuse `*` when reads need a credential.
@@ -39,8 +39,15 @@ module.exports = async ({ resolveVariable }) => {
   const issuerUrl = await resolveVariable("env:JWT_ISSUER, ''");
   const audience = await resolveVariable("env:JWT_AUDIENCE, ''");
   if (jwt && (!issuerUrl || !audience)) throw new Error('AUTH_MODE=jwt needs JWT_ISSUER and JWT_AUDIENCE');
+  // The bucket's CORS for direct uploads (POST /api/uploads): a page at these
+  // origins POSTs the file to S3 with the presigned form. No origin, no rule.
+  const bucketCors =
+    origins.length === 0
+      ? { Ref: 'AWS::NoValue' }
+      : { CorsRules: [{ Id: 'direct-uploads', AllowedMethods: ['POST'], AllowedOrigins: origins, AllowedHeaders: ['*'], ExposedHeaders: ['ETag', 'Location'], MaxAge: 3600 }] };
   return {
     cors: origins.length === 0 ? false : { allowedOrigins: origins, ...cors },
+    bucketCors,
     authorizers: jwt ? { oidc: { type: 'jwt', identitySource: '$request.header.Authorization', issuerUrl, audience: [audience] } } : {},
     // '' leaves the route without an authorizer.
     writeAuthorizer: jwt ? 'oidc' : '',

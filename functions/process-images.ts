@@ -17,6 +17,7 @@ export const handler = async (event: SQSEvent, context: Context): Promise<SQSBat
       maxInputPixels: config.maxInputPixels,
       exifIncludeGps: config.exifIncludeGps,
       captionRetry: { maxAttempts: config.captionMaxAttempts, baseDelaySeconds: config.captionRetryDelaySeconds },
+      maxDirectUploadBytes: config.directUpload.maxBytes,
     },
     event.Records,
     {

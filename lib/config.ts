@@ -45,6 +45,7 @@ export interface Config {
   /** Overrides the scheme://host[/stage] used in thumbnail URLs (custom domains). */
   publicBaseUrl: string | undefined;
   maxUploadBytes: number;
+  directUpload: DirectUploadConfig;
   maxInputPixels: number;
   /** Records of one SQS batch processed at once. */
   processingConcurrency: number;
@@ -70,6 +71,22 @@ export interface Config {
   logFileMaxBytes: number;
 }
 
+/** POST /api/uploads: the client sends the file straight to S3 with a presigned POST (lib/direct-upload.ts). */
+export interface DirectUploadConfig {
+  /** Largest size a client may declare (MAX_DIRECT_UPLOAD_BYTES). */
+  maxBytes: number;
+  /** How long the presigned POST is valid (UPLOAD_URL_TTL_SECONDS). */
+  urlTtlSeconds: number;
+  /**
+   * How long after that a row still waits for its object before the sweeper
+   * removes it (UPLOAD_EXPIRY_GRACE_SECONDS): an upload that began before
+   * the expiry may still be arriving.
+   */
+  expiryGraceSeconds: number;
+  /** Where the POST goes when it is not S3 itself: the local upload gateway (S3_UPLOAD_ENDPOINT); undefined on AWS. */
+  endpoint: string | undefined;
+}
+
 type Env = Record<string, string | undefined>;
 
 export function loadConfig(env: Env = process.env): Config {
@@ -88,6 +105,7 @@ export function loadConfig(env: Env = process.env): Config {
     hfTokenParameter: ssmParameterName(env, 'HF_TOKEN_PARAMETER'),
     publicBaseUrl: optional(env, 'PUBLIC_BASE_URL')?.replace(/\/+$/, ''),
     maxUploadBytes: integer(env, 'MAX_UPLOAD_BYTES', 10 * 1024 * 1024),
+    directUpload: directUploadConfig(env),
     maxInputPixels: integer(env, 'MAX_INPUT_PIXELS', 100_000_000),
     processingConcurrency: integer(env, 'PROCESSING_CONCURRENCY', 4),
     exifIncludeGps: boolean(env, 'EXIF_INCLUDE_GPS', false),
@@ -210,6 +228,26 @@ function jwtConfig(env: Env): { issuer: string; audience: string; jwksUrl: strin
     throw new ConfigError(`JWT_JWKS_URL must be https: (or a loopback address), got ${jwksUrl}`);
   }
   return { issuer, audience, jwksUrl };
+}
+
+// A presigned POST's policy may expire at most 7 days after it is signed (SigV4).
+const MAX_UPLOAD_URL_TTL_SECONDS = 7 * 24 * 3600;
+
+function directUploadConfig(env: Env): DirectUploadConfig {
+  const urlTtlSeconds = integer(env, 'UPLOAD_URL_TTL_SECONDS', 900);
+  if (urlTtlSeconds > MAX_UPLOAD_URL_TTL_SECONDS) {
+    throw new ConfigError(`UPLOAD_URL_TTL_SECONDS must be at most ${MAX_UPLOAD_URL_TTL_SECONDS} (7 days), got ${urlTtlSeconds}`);
+  }
+  const endpoint = optional(env, 'S3_UPLOAD_ENDPOINT')?.replace(/\/+$/, '');
+  if (endpoint !== undefined && !/^https?:$/.test(parseUrl('S3_UPLOAD_ENDPOINT', endpoint).protocol)) {
+    throw new ConfigError(`S3_UPLOAD_ENDPOINT must be an http: or https: URL, got ${endpoint}`);
+  }
+  return {
+    maxBytes: integer(env, 'MAX_DIRECT_UPLOAD_BYTES', 50 * 1024 * 1024),
+    urlTtlSeconds,
+    expiryGraceSeconds: integer(env, 'UPLOAD_EXPIRY_GRACE_SECONDS', 3600),
+    endpoint,
+  };
 }
 
 function captionConfig(env: Env): CaptionConfig {

@@ -10,7 +10,7 @@ import type { SQSBatchResponse, SQSRecord } from 'aws-lambda';
 import { PermanentProcessingError } from './errors.ts';
 import type { ImageLifecycle } from './image-lifecycle.ts';
 import type { Logger } from './log.ts';
-import { parseJob } from './queue.ts';
+import { parseJobs } from './queue.ts';
 import type { JobQueue, ProcessImageJob } from './queue.ts';
 import { handleRecords, loggedBody } from './sqs-batch.ts';
 
@@ -26,24 +26,33 @@ export const PARKED_SECONDS = 43_200;
 
 export function settleDeadLetters(deps: DeadLetterDeps, records: SQSRecord[]): Promise<SQSBatchResponse> {
   return handleRecords(records, { concurrency: 1, logger: deps.logger }, async (record) => {
-    let job: ProcessImageJob;
+    let jobs: ProcessImageJob[];
     try {
-      job = parseJob(record.body);
+      jobs = parseJobs(record.body);
     } catch (error) {
       if (!(error instanceof PermanentProcessingError)) throw error;
       deps.logger.error({ err: error, messageId: record.messageId, body: loggedBody(record) }, 'dead letter is not a job; kept in the dead-letter queue');
       await deps.queue.postpone(record, PARKED_SECONDS).catch((park: unknown) => deps.logger.warn({ err: park, messageId: record.messageId }, 'dead letter could not be set aside'));
       throw error instanceof Error ? new Error(`kept: ${error.message}`) : error;
     }
-    const log = deps.logger.child({ imageId: job.imageId });
-    if (job.kind === 'caption') {
-      const result = await deps.lifecycle.giveUpCaption(job.imageId);
-      if (result === 'leased') throw new Error('a caption attempt is still running; settled later');
-      log.warn({ result }, 'caption job dead-lettered');
-      return;
-    }
-    const result = await deps.lifecycle.settleDeadLetter(job.imageId, job.generation, deps.maxReceiveCount);
-    if (result === 'leased') throw new Error('a delivery still holds the lease; settled later');
-    log.warn({ result }, 'job dead-lettered');
+    for (const job of jobs) await settleJob(deps, job);
   });
+}
+
+/**
+ * A `landed` notification is settled like the job it stands for; a row it
+ * never moved out of awaiting_upload is left to the sweeper, which finds its
+ * object and lands it.
+ */
+async function settleJob(deps: DeadLetterDeps, job: ProcessImageJob): Promise<void> {
+  const log = deps.logger.child({ imageId: job.imageId });
+  if (job.kind === 'caption') {
+    const result = await deps.lifecycle.giveUpCaption(job.imageId);
+    if (result === 'leased') throw new Error('a caption attempt is still running; settled later');
+    log.warn({ result }, 'caption job dead-lettered');
+    return;
+  }
+  const result = await deps.lifecycle.settleDeadLetter(job.imageId, job.generation, deps.maxReceiveCount);
+  if (result === 'leased') throw new Error('a delivery still holds the lease; settled later');
+  log.warn({ result }, 'job dead-lettered');
 }

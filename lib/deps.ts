@@ -107,7 +107,7 @@ export async function createDeps(config: Config, logger: Logger): Promise<Deps> 
     logger,
     db,
     images,
-    lifecycle: createImageLifecycle(images, { leaseSeconds: config.queueVisibilityTimeoutSeconds }),
+    lifecycle: createImageLifecycle(images, { leaseSeconds: config.queueVisibilityTimeoutSeconds, uploadGraceSeconds: config.directUpload.expiryGraceSeconds }),
     storage: createImageStorage(s3, config.bucketName),
     queue: createJobQueue(sqs, config.queueUrl),
     captioner: createCaptioner(caption),

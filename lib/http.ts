@@ -134,6 +134,17 @@ function multipartBody(maxFileBytes: number): MiddlewareObj<HttpEvent, HttpResul
   };
 }
 
+/** The request's JSON body. @throws BadRequestError when there is none or it is not JSON. */
+export function jsonBody(event: HttpEvent): unknown {
+  const { body, isBase64Encoded } = event;
+  if (typeof body !== 'string' || body === '') throw new BadRequestError('Send a JSON body.');
+  try {
+    return JSON.parse(isBase64Encoded ? Buffer.from(body, 'base64').toString('utf8') : body) as unknown;
+  } catch {
+    throw new BadRequestError('The body is not valid JSON.');
+  }
+}
+
 /** A request header, whatever the case the client or the gateway gave its name. */
 export function headerValue(event: HttpEvent, name: string): string | undefined {
   const wanted = name.toLowerCase();

@@ -3,6 +3,9 @@
 // (its WHERE clause is the guard below) is in lib/db/images-repository.ts.
 //
 // States (`status`)
+//   awaiting_upload  a direct upload (POST /api/uploads, lib/direct-upload.ts): the client holds a
+//               presigned POST for `original_key` (uploads/<id>) until `upload_expires_at`; the
+//               row is not counted in /api/stats and not listed unless asked for
 //   queued      accepted; waiting for a delivery of its job message
 //   processing  a delivery holds the row's lease and is doing the work
 //   success     thumbnails, metadata, EXIF stored (the caption has states of its own)
@@ -24,8 +27,22 @@
 //   caption_job_sent_at  when SQS accepted the job of a pending caption's next attempt
 //
 // Transitions (who: from -> to, guard)
+//   createDirectUpload  POST /api/uploads: (none) -> awaiting_upload; discarded again if signing fails
+//   objectLanded      processor, on the bucket's notification (a message on the job queue):
+//                                  awaiting_upload -> queued, the object's key only, and only until the
+//                                  upload's expiry plus the grace period. The notification is the job:
+//                                  job_sent_at is set and the same delivery goes on to claim the row
+//   landFound         sweeper:     awaiting_upload past expiry + grace whose object is in the bucket
+//                                  (its notification was lost) -> queued; then sent and confirmed as
+//                                  for an upload
+//   expireUnused      sweeper, processor: awaiting_upload past expiry + grace -> (deleted); an
+//                                  object that lands later, or for no row at all, is deleted
+//   (check)           processor, after claim, before any decode of a direct upload: a size over
+//                                  the limit or other than declared, or bytes that are not JPEG or
+//                                  PNG -> the object deleted, then `fail` (permanent) with the reason
 //   accept            upload:      (none) -> queued; with an Idempotency-Key, only if the key is free
-//   discard           upload:      queued -> (deleted), when the send failed (all or nothing)
+//   discard           upload:      queued -> (deleted), when the send failed (all or nothing);
+//                                  POST /api/uploads: awaiting_upload -> (deleted), when signing failed
 //   confirmJobSent    upload, reprocess, redrive, sweeper: job_sent_at set, same generation only
 //   claim             processor:   queued | processing with a free lease -> processing, new lease
 //                                  (a live lease held by another message: the duplicate does nothing)
@@ -55,6 +72,7 @@ import type {
   ImageRecord,
   ImagesRepository,
   Lease,
+  NewDirectUpload,
   NewImage,
   ProcessedImage,
 } from './db/images-repository.ts';
@@ -62,8 +80,18 @@ import type {
 export interface LifecycleOptions {
   /** The job queue's visibility timeout: a lease lasts at least as long. */
   leaseSeconds: number;
+  /** How long past its expiry a direct upload may still land (UPLOAD_EXPIRY_GRACE_SECONDS); 0 when not given. */
+  uploadGraceSeconds?: number;
   now?: () => Date;
 }
+
+export type LandingResult =
+  /** awaiting_upload -> queued now. */
+  | { outcome: 'landed'; record: ImageRecord }
+  /** The row already moved on (an earlier delivery of the same notification landed it). */
+  | { outcome: 'moved-on'; record: ImageRecord }
+  /** Too late, or for no row of this key: the row (if any) is removed and the object must go. */
+  | { outcome: 'unwanted' };
 
 /** The SQS delivery asking for the row. */
 export interface DeliveryRef {
@@ -88,6 +116,11 @@ export interface Failure {
 export type SettleResult = 'failed' | 'leased' | 'nothing-to-do';
 
 export interface ImageLifecycle {
+  createDirectUpload(image: NewDirectUpload): Promise<ImageRecord>;
+  objectLanded(id: string, key: string): Promise<LandingResult>;
+  landFound(row: ImageRecord): Promise<ImageRecord | null>;
+  expireUnused(id: string): Promise<boolean>;
+
   accept(image: NewImage): Promise<ImageRecord>;
   acceptWithKey(image: NewImage, key: { key: string; requestHash: string }): Promise<{ inserted: ImageRecord } | { existing: IdempotencyKeyRecord }>;
   discard(id: string): Promise<void>;
@@ -131,7 +164,22 @@ export function createImageLifecycle(images: ImagesRepository, options: Lifecycl
     return owed(row) ? { outcome: 'leased', record: row } : { outcome: 'done', record: row };
   }
 
+  const uploadsExpiredBefore = (): string => new Date(clock().getTime() - (options.uploadGraceSeconds ?? 0) * 1000).toISOString();
+
   return {
+    createDirectUpload: (image) => images.insertAwaitingUpload(image),
+    async objectLanded(id, key) {
+      const at = now();
+      const landed = await images.landUpload(id, key, { expiredNotBefore: uploadsExpiredBefore(), jobSentAt: at, now: at });
+      if (landed) return { outcome: 'landed', record: landed };
+      const row = await images.find(id);
+      if (row && row.originalKey === key && row.status !== 'awaiting_upload') return { outcome: 'moved-on', record: row };
+      if (row?.status === 'awaiting_upload') await images.deleteExpiredUpload(id, uploadsExpiredBefore());
+      return { outcome: 'unwanted' };
+    },
+    landFound: (row) => images.landUpload(row.id, row.originalKey, { expiredNotBefore: null, jobSentAt: null, now: now() }),
+    expireUnused: (id) => images.deleteExpiredUpload(id, uploadsExpiredBefore()),
+
     accept: (image) => images.insertQueued(image),
     acceptWithKey: (image, key) =>
       images.insertQueuedWithKey(image, { ...key, expiredBefore: new Date(clock().getTime() - IDEMPOTENCY_KEY_HOURS * 3_600_000).toISOString() }),

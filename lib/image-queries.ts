@@ -11,11 +11,14 @@ export const LIST_MAX_LIMIT = 1000;
 export interface ListQuery {
   limit?: string | undefined;
   cursor?: string | undefined;
+  /** `awaiting_upload`: the direct uploads not made yet, which the list otherwise leaves out. */
+  status?: string | undefined;
 }
 
 export interface ListResult {
   items: ImageListItem[];
   limit: number;
+  status: 'awaiting_upload' | undefined;
   /** Opaque; null on the last page. */
   nextCursor: string | null;
 }
@@ -24,8 +27,12 @@ export interface ListResult {
 export async function listImages(images: ImagesRepository, query: ListQuery = {}): Promise<ListResult> {
   const limit = parseLimit(query.limit);
   const after = query.cursor === undefined ? null : decodeCursor(query.cursor);
-  const page = await images.list({ limit, after });
-  return { items: page.items, limit, nextCursor: page.next ? encodeCursor(page.next) : null };
+  if (query.status !== undefined && query.status !== 'awaiting_upload') {
+    throw new BadRequestError('Invalid status. Only status=awaiting_upload is a filter: every other status is listed by default.');
+  }
+  const status = query.status;
+  const page = await images.list({ limit, after, ...(status === undefined ? {} : { status }) });
+  return { items: page.items, limit, status, nextCursor: page.next ? encodeCursor(page.next) : null };
 }
 
 function parseLimit(raw: string | undefined): number {

@@ -9,9 +9,12 @@
 // `caption`: a later attempt at the caption of a finished image, scheduled
 // with a growing delay when the caption service had a passing fault; it takes
 // the row's lease too, so a duplicate caption job calls the service no more.
+// `landed`: the bucket's notification that a direct upload's object is there;
+// the row leaves awaiting_upload and the same delivery runs `process`.
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { CaptionStatus } from './db/images-repository.ts';
+import { readDirectUpload } from './direct-upload.ts';
 import { PermanentProcessingError } from './errors.ts';
 import { CaptionError } from './images/caption.ts';
 import type { Captioner } from './images/caption.ts';
@@ -23,6 +26,7 @@ import { transientFailureReason } from './image-lifecycle.ts';
 import type { ClaimResult, ImageLifecycle } from './image-lifecycle.ts';
 import type { Logger } from './log.ts';
 import type { JobQueue, ProcessImageJob } from './queue.ts';
+import { uploadedImageId, uploadKey } from './storage.ts';
 import type { ImageStorage } from './storage.ts';
 
 export interface CaptionRetryPolicy {
@@ -41,6 +45,8 @@ export interface PipelineDeps {
   maxInputPixels: number;
   exifIncludeGps: boolean;
   captionRetry: CaptionRetryPolicy;
+  /** MAX_DIRECT_UPLOAD_BYTES, named in the reason when a direct upload is larger. */
+  maxDirectUploadBytes?: number;
 }
 
 export interface Delivery {
@@ -57,7 +63,25 @@ export type PipelineOutcome = 'success' | 'failed' | 'skipped';
 
 export function runJob(deps: PipelineDeps, job: ProcessImageJob, delivery: Delivery): Promise<PipelineOutcome> {
   const withJob = { ...delivery, ...(job.generation === undefined ? {} : { jobGeneration: job.generation }) };
+  if (job.kind === 'landed') return receiveUpload(deps, job.imageId, job.object?.key ?? uploadKey(job.imageId), withJob);
   return job.kind === 'caption' ? retryCaption(deps, job.imageId, withJob) : processImage(deps, job.imageId, withJob);
+}
+
+/**
+ * A direct upload's object is in the bucket: the row leaves awaiting_upload
+ * and this delivery goes on to process it. An object no row waits for (its
+ * upload expired and was removed, or there never was one) is deleted.
+ */
+export async function receiveUpload(deps: PipelineDeps, imageId: string, key: string, delivery: Delivery): Promise<PipelineOutcome> {
+  const log = deps.logger.child({ imageId });
+  const landing = await deps.lifecycle.objectLanded(imageId, key);
+  if (landing.outcome === 'unwanted') {
+    await deps.storage.deleteOriginal(key);
+    log.warn({ key }, 'object landed for no upload awaiting it (expired or unknown); deleted');
+    return 'skipped';
+  }
+  if (landing.outcome === 'landed') log.info({ key }, 'direct upload landed');
+  return processImage(deps, imageId, delivery);
 }
 
 export async function processImage(deps: PipelineDeps, imageId: string, delivery: Delivery): Promise<PipelineOutcome> {
@@ -73,7 +97,11 @@ export async function processImage(deps: PipelineDeps, imageId: string, delivery
   const elapsed = (): number => Math.round((performance.now() - started) * 10) / 10;
 
   try {
-    const original = await deps.storage.getOriginal(claimed.originalKey);
+    // A direct upload is checked before anything decodes it (lib/direct-upload.ts).
+    const original =
+      uploadedImageId(claimed.originalKey) === null
+        ? await deps.storage.getOriginal(claimed.originalKey)
+        : await readDirectUpload(deps.storage, claimed, deps.maxDirectUploadBytes);
     if (!original) throw new PermanentProcessingError('Original image is missing from storage');
 
     const [rendered, exif] = await Promise.all([

@@ -1,5 +1,6 @@
 // The specification's response shapes, built from database records.
 import type { ImageListItem, ImageRecord, ImageStats } from './db/images-repository.ts';
+import type { UploadForm } from './direct-upload.ts';
 import type { ImageMetadata } from './images/thumbnails.ts';
 
 export interface ThumbnailUrls {
@@ -64,16 +65,29 @@ export function toDetail(record: ImageRecord, links: ThumbnailLinks): ImageDetai
   };
 }
 
-/** Headers pointing at the next page of the list; none on the last page. */
-export function nextPageHeaders(baseUrl: string, limit: number, nextCursor: string | null): Record<string, string> {
+/** Headers pointing at the next page of the list (of the same filter); none on the last page. */
+export function nextPageHeaders(baseUrl: string, limit: number, nextCursor: string | null, status?: string): Record<string, string> {
   if (nextCursor === null) return {};
-  const url = `${baseUrl}/api/images?limit=${limit}&cursor=${encodeURIComponent(nextCursor)}`;
+  const filter = status === undefined ? '' : `&status=${encodeURIComponent(status)}`;
+  const url = `${baseUrl}/api/images?limit=${limit}${filter}&cursor=${encodeURIComponent(nextCursor)}`;
   return { 'x-next-cursor': nextCursor, link: `<${url}>; rel="next"` };
 }
 
 /** The upload answer: the specification shows the queued image without a status field of its own. */
 export function toQueued(record: ImageRecord, links: ThumbnailLinks): Omit<ImageDetail, 'caption' | 'exif' | 'caption_status' | 'processing_time_ms' | 'error'> {
   return { ...toSummary(record, links), metadata: null };
+}
+
+export interface DirectUploadView extends ImageSummary {
+  upload: { method: 'POST'; url: string; fields: Record<string, string>; expires_at: string; max_bytes: number };
+}
+
+/** The answer of POST /api/uploads: the awaited image and how to send its file. */
+export function toDirectUpload(record: ImageRecord, upload: UploadForm, links: ThumbnailLinks): DirectUploadView {
+  return {
+    ...toSummary(record, links),
+    upload: { method: upload.method, url: upload.url, fields: upload.fields, expires_at: upload.expiresAt, max_bytes: upload.maxBytes },
+  };
 }
 
 const round = (value: number, digits: number): number => Number(value.toFixed(digits));

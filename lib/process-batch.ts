@@ -5,7 +5,7 @@
 import type { SQSBatchResponse, SQSRecord } from 'aws-lambda';
 import { runJob } from './pipeline.ts';
 import type { PipelineDeps } from './pipeline.ts';
-import { parseJob } from './queue.ts';
+import { parseJobs } from './queue.ts';
 import { handleRecords } from './sqs-batch.ts';
 
 export interface BatchOptions {
@@ -21,8 +21,10 @@ export function processJobBatch(deps: PipelineDeps, records: SQSRecord[], option
   const { remainingTimeMs, longestImageMs } = options;
   const canStart = remainingTimeMs && longestImageMs !== undefined ? () => remainingTimeMs() >= longestImageMs : undefined;
   return handleRecords(records, { concurrency: options.concurrency, logger: deps.logger, ...(canStart ? { canStart } : {}) }, async (record) => {
-    const job = parseJob(record.body);
+    const jobs = parseJobs(record.body);
+    // The s3:TestEvent S3 sends when the bucket's notification is configured: nothing to do.
+    if (jobs.length === 0) deps.logger.info({ messageId: record.messageId }, 'queue message with no job (S3 test event); acknowledged');
     const receiveCount = Number(record.attributes.ApproximateReceiveCount) || 1;
-    await runJob(deps, job, { messageId: record.messageId, receiveCount, maxReceiveCount: options.maxReceiveCount });
+    for (const job of jobs) await runJob(deps, job, { messageId: record.messageId, receiveCount, maxReceiveCount: options.maxReceiveCount });
   });
 }

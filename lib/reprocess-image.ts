@@ -33,6 +33,8 @@ export async function reprocessImage(deps: ReprocessDeps, id: string): Promise<I
   // Not failed, or no longer failed by the time of the update (another request requeued it).
   const row = current.status === 'failed' ? await getImage(deps.images, id) : current;
   switch (row.status) {
+    case 'awaiting_upload':
+      throw new ConflictError('Image has not been uploaded yet. Send the file with the upload form of POST /api/uploads.');
     case 'queued':
       return row;
     case 'processing':

@@ -19,6 +19,8 @@ export interface ResourceSettings {
   emulatorAccountId: string;
   httpPort: number;
   lambdaPort: number;
+  /** The local upload gateway that presigned POSTs point at (local/upload-gateway.ts). */
+  uploadPort: number;
   /** Port of the libSQL server in docker-compose.yml. */
   libsqlPort: number;
   /** Lambda CPU (serverless.yml provider.architecture): x86_64 or arm64. */

@@ -1,6 +1,8 @@
 // `npm start`: the whole stack on one machine. The embedded S3+SQS emulator,
-// the database schema, serverless-offline with every function, and the SQS
-// event source that feeds the processor. Ctrl-C (or SIGTERM, SIGHUP) stops it
+// the upload gateway in front of it for direct uploads (CORS and the bucket
+// notification, which the emulator lacks), the database schema,
+// serverless-offline with every function, and the SQS event source that
+// feeds the processor. Ctrl-C (or SIGTERM, SIGHUP) stops it
 // all; local/supervisor.ts says how every way of ending frees the ports.
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -9,6 +11,7 @@ import { openDatabase } from '../lib/db/client.ts';
 import { startEmulator } from './emulator.ts';
 import { PROJECT_ROOT, stageNames } from './resources.ts';
 import { stackPorts, superviseStack } from './supervisor.ts';
+import { allowedOrigins, startUploadGateway } from './upload-gateway.ts';
 
 const STAGE = 'local';
 const REGION = 'us-east-1';
@@ -26,6 +29,7 @@ superviseStack('stack', async (stack) => {
     ['HTTP_PORT', ports.http],
     ['LAMBDA_PORT', ports.lambda],
     ['EMULATOR_PORT', ports.emulator],
+    ['UPLOAD_PORT', ports.upload],
   ]);
 
   mkdirSync(resolve(dataDir, 'logs'), { recursive: true });
@@ -36,11 +40,23 @@ superviseStack('stack', async (stack) => {
     LIBSQL_URL: process.env.LIBSQL_URL ?? `file:${resolve(dataDir, 'images.db')}`,
     LOG_FILE: resolve(dataDir, 'logs', 'app.log'),
     THUMBNAIL_URL_SECRET: process.env.THUMBNAIL_URL_SECRET || thumbnailUrlSecret(dataDir),
+    // Presigned POSTs go to the upload gateway, which stands in for S3's CORS and notifications.
+    S3_UPLOAD_ENDPOINT: process.env.S3_UPLOAD_ENDPOINT || `http://localhost:${ports.upload}`,
   };
 
   const emulator = await startEmulator({ dataDir, names, port: ports.emulator, region: REGION, visibilityTimeoutSeconds });
   stack.onStop(() => emulator.stop());
   stack.log(`S3 + SQS emulator on ${emulator.address} (bucket ${names.bucket}, queue ${names.queue}, dead-letter queue ${names.deadLetterQueue})`);
+  const gateway = await startUploadGateway({
+    port: ports.upload,
+    emulatorUrl,
+    region: REGION,
+    bucket: names.bucket,
+    queueUrl: names.queueUrl,
+    allowedOrigins: allowedOrigins(process.env.CORS_ALLOWED_ORIGINS),
+    onError: (error) => stack.log(`upload gateway: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`),
+  });
+  stack.onStop(() => gateway.stop());
 
   const db = await openDatabase(env.LIBSQL_URL);
   db.close();
@@ -53,6 +69,7 @@ superviseStack('stack', async (stack) => {
   stack.log(`ready in ${seconds} s`);
   stack.log(`API:        ${apiUrl}/api/images  (stats: ${apiUrl}/api/stats)`);
   stack.log(`emulator:   ${emulatorUrl}  (S3 + SQS)`);
+  stack.log(`uploads:    ${gateway.url}  (direct uploads of POST /api/uploads)`);
   stack.log(`database:   ${env.LIBSQL_URL}`);
   stack.log(`logs:       ${env.LOG_FILE}`);
   stack.log(`access:     ${env.AUTH_MODE && env.AUTH_MODE !== 'none' ? `AUTH_MODE=${env.AUTH_MODE} (keys: npm run api-key -- create --name NAME)` : 'open (AUTH_MODE=none)'}`);

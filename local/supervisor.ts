@@ -32,9 +32,10 @@ export interface StackPorts {
   http: number;
   lambda: number;
   emulator: number;
+  upload: number;
 }
 
-/** The ports of resources.json, each overridable (HTTP_PORT, LAMBDA_PORT, EMULATOR_PORT) to run a second stack beside the first. */
+/** The ports of resources.json, each overridable (HTTP_PORT, LAMBDA_PORT, EMULATOR_PORT, UPLOAD_PORT) to run a second stack beside the first. */
 export function stackPorts(env: NodeJS.ProcessEnv = process.env): StackPorts {
   const port = (name: string, fallback: number): number => {
     const raw = env[name];
@@ -47,6 +48,7 @@ export function stackPorts(env: NodeJS.ProcessEnv = process.env): StackPorts {
     http: port('HTTP_PORT', RESOURCES.httpPort),
     lambda: port('LAMBDA_PORT', RESOURCES.lambdaPort),
     emulator: port('EMULATOR_PORT', RESOURCES.emulatorPort),
+    upload: port('UPLOAD_PORT', RESOURCES.uploadPort),
   };
 }
 
@@ -155,7 +157,7 @@ export function superviseStack(label: string, main: (supervisor: Supervisor) => 
       for (const [variable, port] of ports) {
         if (await isListening(port)) {
           throw new Error(
-            `port ${port} is already in use (another \`npm start\`?). Stop that process, or run this stack on other ports: ${variable}=<port> (HTTP_PORT, LAMBDA_PORT, EMULATOR_PORT).`,
+            `port ${port} is already in use (another \`npm start\`?). Stop that process, or run this stack on other ports: ${variable}=<port> (HTTP_PORT, LAMBDA_PORT, EMULATOR_PORT, UPLOAD_PORT).`,
           );
         }
       }

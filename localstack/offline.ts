@@ -2,7 +2,9 @@
 // emulator and libSQL server of docker-compose.yml instead of the embedded
 // ones. The bucket and queues are the init scripts' (localstack/); this process
 // adds what serverless-offline does not do: delivering SQS messages to the
-// processor and the dead-letter handler (local/sqs-event-source.ts).
+// processor and the dead-letter handler (local/sqs-event-source.ts), and the
+// upload gateway that direct uploads are sent through (local/upload-gateway.ts:
+// CORS and the bucket notification, as for `npm start`).
 // serverless-offline runs the sweep's `schedule` event itself. Ctrl-C stops
 // it all, the same way as `npm start` (local/supervisor.ts); the containers
 // keep running.
@@ -14,6 +16,7 @@ import { GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { openDatabase } from '../lib/db/client.ts';
 import { PROJECT_ROOT, RESOURCES, stageNames } from '../local/resources.ts';
 import { stackPorts, superviseStack } from '../local/supervisor.ts';
+import { allowedOrigins, startUploadGateway } from '../local/upload-gateway.ts';
 import { DOCKER_REGION, DOCKER_STAGE } from './fauxqs-init.ts';
 
 const endpoint = process.env.AWS_ENDPOINT_URL ?? `http://127.0.0.1:${RESOURCES.emulatorPort}`;
@@ -49,6 +52,7 @@ superviseStack('docker stack', async (stack) => {
   await stack.assertPortsFree([
     ['HTTP_PORT', ports.http],
     ['LAMBDA_PORT', ports.lambda],
+    ['UPLOAD_PORT', ports.upload],
   ]);
   mkdirSync(resolve(logFile, '..'), { recursive: true });
   const s3 = new S3Client({ region: DOCKER_REGION, endpoint, credentials, forcePathStyle: true });
@@ -65,7 +69,24 @@ superviseStack('docker stack', async (stack) => {
     throw new Error(`libSQL server at ${databaseUrl} unreachable (${error instanceof Error ? error.message : String(error)}); docker compose up -d libsql`);
   }
 
-  const env = { ...process.env, AWS_ENDPOINT_URL: endpoint, AWS_REGION: DOCKER_REGION, LIBSQL_URL: databaseUrl, LOG_FILE: logFile };
+  const gateway = await startUploadGateway({
+    port: ports.upload,
+    emulatorUrl: endpoint,
+    region: DOCKER_REGION,
+    bucket: names.bucket,
+    queueUrl: names.queueUrl,
+    allowedOrigins: allowedOrigins(process.env.CORS_ALLOWED_ORIGINS),
+    onError: (error) => stack.log(`upload gateway: ${error instanceof Error ? error.message : String(error)}`),
+  });
+  stack.onStop(() => gateway.stop());
+  const env = {
+    ...process.env,
+    AWS_ENDPOINT_URL: endpoint,
+    AWS_REGION: DOCKER_REGION,
+    LIBSQL_URL: databaseUrl,
+    LOG_FILE: logFile,
+    S3_UPLOAD_ENDPOINT: process.env.S3_UPLOAD_ENDPOINT || gateway.url,
+  };
   stack.spawnOffline({ stage: DOCKER_STAGE, env, ports });
   stack.log(`emulator ${endpoint}: bucket ${names.bucket}, queue ${names.queue}, dead-letter queue ${names.deadLetterQueue}`);
   stack.log(`database ${databaseUrl}; logs ${logFile}`);

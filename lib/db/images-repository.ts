@@ -2,7 +2,7 @@
 import type { Client, Row } from '@libsql/client';
 import type { ImageFormat } from '../images/sniff.ts';
 
-export type ImageStatus = 'queued' | 'processing' | 'success' | 'failed';
+export type ImageStatus = 'awaiting_upload' | 'queued' | 'processing' | 'success' | 'failed';
 export type CaptionStatus = 'pending' | 'done' | 'failed' | 'off';
 /** Why a `failed` row failed: `permanent` (the image itself) or `transient` (an outage; it can run again). */
 export type FailureKind = 'permanent' | 'transient';
@@ -39,6 +39,8 @@ export interface ImageRecord {
   leaseExpiresAt: string | null;
   /** When SQS accepted the job for the pending caption's next attempt; null when none is scheduled. */
   captionJobSentAt: string | null;
+  /** A direct upload's presigned POST expires then; null for images sent through the API. */
+  uploadExpiresAt: string | null;
 }
 
 export interface NewImage {
@@ -48,6 +50,11 @@ export interface NewImage {
   contentType: string;
   sizeBytes: number;
   createdAt: string;
+}
+
+/** A direct upload (POST /api/uploads): `sizeBytes` and `contentType` are the client's declaration. */
+export interface NewDirectUpload extends NewImage {
+  uploadExpiresAt: string;
 }
 
 export interface ProcessedImage {
@@ -115,6 +122,8 @@ export interface ListPageRequest {
   limit: number;
   /** Rows strictly after this position; null for the first page. */
   after: ListCursor | null;
+  /** Only the rows awaiting their direct upload, which are otherwise left out. */
+  status?: 'awaiting_upload' | undefined;
 }
 
 export interface ImagePage {
@@ -134,8 +143,12 @@ export interface ImagesRepository {
   /** The image and its Idempotency-Key in one transaction: of two requests with one key, one inserts. */
   insertQueuedWithKey(image: NewImage, key: NewIdempotencyKey): Promise<KeyedInsert>;
   delete(id: string): Promise<void>;
+  insertAwaitingUpload(image: NewDirectUpload): Promise<ImageRecord>;
 
   // Lifecycle transitions (lib/image-lifecycle.ts)
+  /** awaiting_upload -> queued for the object at `key`, if the upload expired no earlier than `expiredNotBefore` (null: any). */
+  landUpload(id: string, key: string, landing: { expiredNotBefore: string | null; jobSentAt: string | null; now: string }): Promise<ImageRecord | null>;
+  deleteExpiredUpload(id: string, expiredBefore: string): Promise<boolean>;
   confirmJobSent(id: string, generation: number, now: string): Promise<boolean>;
   claimJob(id: string, lease: Lease, now: string): Promise<ImageRecord | null>;
   finishSuccess(id: string, leaseToken: string, result: ProcessedImage): Promise<boolean>;
@@ -159,6 +172,8 @@ export interface ImagesRepository {
   findUnscheduledCaptions(before: string, now: string, limit: number): Promise<ImageRecord[]>;
   /** `failed` rows of these kinds, failed at or after `since` (all when null), oldest first. */
   findFailed(kinds: FailureKind[], since: string | null, limit: number): Promise<ImageRecord[]>;
+  /** `awaiting_upload` rows whose upload expired before `expiredBefore`, oldest first. */
+  findExpiredUploads(expiredBefore: string, limit: number): Promise<ImageRecord[]>;
 
   // Idempotency keys
   findIdempotencyKey(key: string, createdAfter: string): Promise<IdempotencyKeyRecord | null>;
@@ -240,7 +255,28 @@ export function createImagesRepository(db: Client): ImagesRepository {
       await db.execute({ sql: 'DELETE FROM images WHERE id = ?', args: [id] });
     },
 
+    async insertAwaitingUpload(image) {
+      const record = await one(
+        `INSERT INTO images (id, original_name, status, created_at, updated_at, original_key, content_type, size_bytes, upload_expires_at)
+         VALUES (?, ?, 'awaiting_upload', ?, ?, ?, ?, ?, ?) RETURNING *`,
+        [...insertArgs(image), image.uploadExpiresAt],
+      );
+      if (!record) throw new Error(`insert of image ${image.id} returned no row`);
+      return record;
+    },
+
     // ---- Lifecycle transitions: the WHERE clause is the guard -------------
+
+    landUpload: (id, key, landing) =>
+      one(
+        `UPDATE images SET status = 'queued', job_sent_at = ?, updated_at = ?
+         WHERE id = ? AND status = 'awaiting_upload' AND original_key = ? AND (? IS NULL OR upload_expires_at >= ?)
+         RETURNING *`,
+        [landing.jobSentAt, landing.now, id, key, landing.expiredNotBefore, landing.expiredNotBefore],
+      ),
+
+    deleteExpiredUpload: (id, expiredBefore) =>
+      changed(`DELETE FROM images WHERE id = ? AND status = 'awaiting_upload' AND upload_expires_at < ?`, [id, expiredBefore]),
 
     confirmJobSent: (id, generation, now) =>
       changed('UPDATE images SET job_sent_at = ? WHERE id = ? AND generation = ? AND job_sent_at IS NULL', [now, id, generation]),
@@ -367,6 +403,9 @@ export function createImagesRepository(db: Client): ImagesRepository {
         [...kinds, since, since, limit],
       ),
 
+    findExpiredUploads: (expiredBefore, limit) =>
+      many(`SELECT * FROM images WHERE status = 'awaiting_upload' AND upload_expires_at < ? ORDER BY upload_expires_at LIMIT ?`, [expiredBefore, limit]),
+
     // ---- Idempotency keys ---------------------------------------------------
 
     async findIdempotencyKey(key, createdAfter) {
@@ -387,13 +426,15 @@ export function createImagesRepository(db: Client): ImagesRepository {
       return row ? toRecord(row) : null;
     },
 
-    async list({ limit, after }) {
+    async list({ limit, after, status }) {
       // One row past the page says whether a next page exists without a count.
       const columns = 'id, original_name, status, created_at, processed_at';
       const order = 'ORDER BY created_at DESC, id DESC LIMIT ?';
+      // Rows awaiting their direct upload are few and short-lived: listed only when asked for.
+      const which = status === 'awaiting_upload' ? "status = 'awaiting_upload'" : "status <> 'awaiting_upload'";
       const rs = after
-        ? await db.execute({ sql: `SELECT ${columns} FROM images WHERE (created_at, id) < (?, ?) ${order}`, args: [after.createdAt, after.id, limit + 1] })
-        : await db.execute({ sql: `SELECT ${columns} FROM images ${order}`, args: [limit + 1] });
+        ? await db.execute({ sql: `SELECT ${columns} FROM images WHERE ${which} AND (created_at, id) < (?, ?) ${order}`, args: [after.createdAt, after.id, limit + 1] })
+        : await db.execute({ sql: `SELECT ${columns} FROM images WHERE ${which} ${order}`, args: [limit + 1] });
       const items = rs.rows.slice(0, limit).map(toListItem);
       const last = items[items.length - 1];
       return { items, next: rs.rows.length > limit && last ? { createdAt: last.createdAt, id: last.id } : null };
@@ -424,7 +465,7 @@ export async function aggregateStats(db: Client): Promise<ImageStats> {
             count(*) FILTER (WHERE status = 'success') AS success,
             count(*) FILTER (WHERE status = 'failed') AS failed,
             avg(processing_time_ms) FILTER (WHERE status = 'success') AS avg_ms
-     FROM images`,
+     FROM images WHERE status <> 'awaiting_upload'`,
   );
   const row = rs.rows[0];
   return {
@@ -471,6 +512,7 @@ function toRecord(row: Row): ImageRecord {
     leaseReceiveCount: nullableNumber(row.lease_receive_count),
     leaseExpiresAt: nullableString(row.lease_expires_at),
     captionJobSentAt: nullableString(row.caption_job_sent_at),
+    uploadExpiresAt: nullableString(row.upload_expires_at),
   };
 }
 

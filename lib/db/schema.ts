@@ -1,4 +1,4 @@
-import type { Client } from '@libsql/client';
+import type { Client, Transaction } from '@libsql/client';
 import { API_KEYS_STATEMENTS } from './api-keys-schema.ts';
 
 // Idempotent DDL, run at every cold start: cheap (IF NOT EXISTS) and it keeps a
@@ -34,7 +34,9 @@ const STATEMENTS = [
   // /api/stats reads one row instead of aggregating the table: counters kept
   // by triggers, so they change in the same transaction as the row whatever
   // code path writes it. INSERT OR REPLACE on images would bypass the delete
-  // trigger (recursive_triggers is off); use an upsert instead.
+  // trigger (recursive_triggers is off); use an upsert instead. A row
+  // awaiting its direct upload is not an image yet: it counts from the moment
+  // its object lands (awaiting_upload -> queued).
   `CREATE TABLE IF NOT EXISTS image_counters (
      id                 INTEGER PRIMARY KEY CHECK (id = 1),
      total              INTEGER NOT NULL,
@@ -45,7 +47,7 @@ const STATEMENTS = [
    )`,
   `CREATE TRIGGER IF NOT EXISTS image_counters_insert AFTER INSERT ON images BEGIN
      UPDATE image_counters SET
-       total = total + 1,
+       total = total + (NEW.status <> 'awaiting_upload'),
        success = success + (NEW.status = 'success'),
        failed = failed + (NEW.status = 'failed'),
        success_time_sum = success_time_sum + iif(NEW.status = 'success', coalesce(NEW.processing_time_ms, 0), 0),
@@ -54,7 +56,7 @@ const STATEMENTS = [
    END`,
   `CREATE TRIGGER IF NOT EXISTS image_counters_delete AFTER DELETE ON images BEGIN
      UPDATE image_counters SET
-       total = total - 1,
+       total = total - (OLD.status <> 'awaiting_upload'),
        success = success - (OLD.status = 'success'),
        failed = failed - (OLD.status = 'failed'),
        success_time_sum = success_time_sum - iif(OLD.status = 'success', coalesce(OLD.processing_time_ms, 0), 0),
@@ -64,8 +66,9 @@ const STATEMENTS = [
   // Moves between queued and processing change no counter: skipped, so claims
   // do not rewrite the counters row.
   `CREATE TRIGGER IF NOT EXISTS image_counters_update AFTER UPDATE OF status, processing_time_ms ON images
-   WHEN OLD.status IN ('success', 'failed') OR NEW.status IN ('success', 'failed') BEGIN
+   WHEN OLD.status IN ('success', 'failed', 'awaiting_upload') OR NEW.status IN ('success', 'failed', 'awaiting_upload') BEGIN
      UPDATE image_counters SET
+       total = total + (NEW.status <> 'awaiting_upload') - (OLD.status <> 'awaiting_upload'),
        success = success + (NEW.status = 'success') - (OLD.status = 'success'),
        failed = failed + (NEW.status = 'failed') - (OLD.status = 'failed'),
        success_time_sum = success_time_sum
@@ -83,7 +86,7 @@ const STATEMENTS = [
   // is computed before the WHERE, about 15 ms per 100,000 rows).
   `INSERT OR IGNORE INTO image_counters (id, total, success, failed, success_time_sum, success_time_count)
    SELECT 1,
-          (SELECT count(*) FROM images),
+          (SELECT count(*) FROM images WHERE status <> 'awaiting_upload'),
           (SELECT count(*) FROM images WHERE status = 'success'),
           (SELECT count(*) FROM images WHERE status = 'failed'),
           (SELECT coalesce(sum(processing_time_ms), 0) FROM images WHERE status = 'success'),
@@ -134,6 +137,8 @@ const ADDED_COLUMNS: Array<{ name: string; definition: string; backfill?: string
   { name: 'lease_receive_count', definition: 'INTEGER' },
   { name: 'lease_expires_at', definition: 'TEXT' },
   { name: 'caption_job_sent_at', definition: 'TEXT' },
+  // When a direct upload's presigned POST expires (NULL for uploads through the API).
+  { name: 'upload_expires_at', definition: 'TEXT' },
 ];
 
 /** Indexes over the added columns, created once they exist. */
@@ -146,7 +151,14 @@ const ADDED_INDEXES = [
    WHERE status = 'success' AND caption_status = 'pending' AND caption_job_sent_at IS NULL`,
   // The redrive's look-up of failed rows by cause and time.
   "CREATE INDEX IF NOT EXISTS images_failed ON images (failure_kind, processed_at) WHERE status = 'failed'",
+  // The sweeper's look-up of direct uploads never made.
+  "CREATE INDEX IF NOT EXISTS images_awaiting_upload ON images (upload_expires_at) WHERE status = 'awaiting_upload'",
 ];
+
+/** Every status lib/image-lifecycle.ts knows; the first release's CHECK allowed the last four. */
+const STATUS_CHECK = "CHECK (status IN ('awaiting_upload', 'queued', 'processing', 'success', 'failed'))";
+const ANY_STATUS_CHECK = /CHECK\s*\(\s*status\s+IN\s*\([^)]*\)\s*\)/i;
+const IMAGES_TABLE_NAME = /^CREATE TABLE\s+(?:IF NOT EXISTS\s+)?(?:"images"|`images`|\[images\]|images)(?=\s*\()/i;
 
 export async function migrate(client: Client): Promise<void> {
   await client.batch(STATEMENTS, 'write');
@@ -162,8 +174,47 @@ export async function migrate(client: Client): Promise<void> {
       if (column.backfill) await tx.execute(column.backfill);
     }
     for (const statement of ADDED_INDEXES) await tx.execute(statement);
+    await widenStatusCheck(tx);
     await tx.commit();
   } finally {
     tx.close();
+  }
+}
+
+/**
+ * SQLite cannot alter a CHECK constraint, so a table whose status CHECK
+ * predates a status is rebuilt under the current one, in the caller's
+ * transaction: the same columns (the stored CREATE TABLE with only the CHECK
+ * replaced, so added columns stay), the same rows, then its indexes and
+ * triggers again. The counter triggers are created in their current
+ * definitions; any other index or trigger the table had is recreated as it
+ * was. Copying the rows fires no trigger, so the counters stay as they were.
+ * Cheap once done: one look at sqlite_master per cold start.
+ */
+async function widenStatusCheck(tx: Transaction): Promise<void> {
+  const table = await tx.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'images'");
+  const createSql = String(table.rows[0]?.sql ?? '');
+  if (createSql.includes(STATUS_CHECK)) return;
+  if (!ANY_STATUS_CHECK.test(createSql) || !IMAGES_TABLE_NAME.test(createSql)) {
+    throw new Error(`images table not in a form this migration knows (no status CHECK found): ${createSql.slice(0, 200)}`);
+  }
+  const rebuilt = createSql.replace(ANY_STATUS_CHECK, STATUS_CHECK).replace(IMAGES_TABLE_NAME, 'CREATE TABLE images_rebuilt');
+  const attached = await tx.execute(
+    "SELECT name, sql FROM sqlite_master WHERE tbl_name = 'images' AND type IN ('index', 'trigger') AND sql IS NOT NULL",
+  );
+  await tx.execute('DROP TABLE IF EXISTS images_rebuilt');
+  await tx.execute(rebuilt);
+  await tx.execute('INSERT INTO images_rebuilt SELECT * FROM images');
+  // Its triggers go with it, before its rows (SQLite drops them first), so no counter moves.
+  await tx.execute('DROP TABLE images');
+  await tx.execute('ALTER TABLE images_rebuilt RENAME TO images');
+  for (const statement of [...STATEMENTS, ...ADDED_INDEXES]) {
+    if (/^\s*CREATE (?:INDEX|TRIGGER) IF NOT EXISTS/i.test(statement)) await tx.execute(statement);
+  }
+  const present = new Set(
+    (await tx.execute("SELECT name FROM sqlite_master WHERE type IN ('index', 'trigger')")).rows.map((row) => String(row.name)),
+  );
+  for (const row of attached.rows) {
+    if (!present.has(String(row.name))) await tx.execute(String(row.sql));
   }
 }

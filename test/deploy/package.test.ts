@@ -10,7 +10,7 @@ import JSZip from 'jszip';
 import { PROJECT_ROOT, RESOURCES } from '../../local/resources.ts';
 import { DATABASE_BUSY_TIMEOUT_MS } from '../../lib/db/client.ts';
 import { SDK_CALL_BUDGET_MS } from '../../lib/deps.ts';
-import { originalKey, thumbnailKey } from '../../lib/storage.ts';
+import { originalKey, thumbnailKey, UPLOAD_PREFIX, uploadKey } from '../../lib/storage.ts';
 import { validateAgainstSpec } from './support/cloudformation-spec.ts';
 import type { TemplateShape } from './support/cloudformation-spec.ts';
 import { createWorkspace, readJson, run, serverless, testEnv } from './support/serverless-workspace.ts';
@@ -29,6 +29,7 @@ const SERVICE = RESOURCES.service;
 /** Function -> its handler file, as serverless.yml declares it. */
 const FUNCTIONS = {
   uploadImage: 'upload-image',
+  createUpload: 'create-upload',
   listImages: 'list-images',
   getImage: 'get-image',
   getThumbnail: 'get-thumbnail',
@@ -46,9 +47,11 @@ const FUNCTION_NAMES = Object.keys(FUNCTIONS) as FunctionName[];
 // Every function reads the database token from SSM; those handing out or checking thumbnail links, their secret.
 const LOGS = (fn: FunctionName): string[] => [`logs:CreateLogStream@logs:${fn}`, `logs:PutLogEvents@logs:${fn}`, 'ssm:GetParameter@libsql-auth-token'];
 const LINK_SECRET = 'ssm:GetParameter@thumbnail-url-secret';
-const SIGNERS: FunctionName[] = ['uploadImage', 'listImages', 'getImage', 'getThumbnail', 'reprocessImage'];
+const SIGNERS: FunctionName[] = ['uploadImage', 'createUpload', 'listImages', 'getImage', 'getThumbnail', 'reprocessImage'];
 const EXPECTED_PERMISSIONS: Record<FunctionName, string[]> = {
   uploadImage: [...LOGS('uploadImage'), LINK_SECRET, 's3:PutObject@originals', 's3:DeleteObject@originals', 'sqs:SendMessage@queue'],
+  // A presigned POST stores with the signer's permission.
+  createUpload: [...LOGS('createUpload'), LINK_SECRET, 's3:PutObject@uploads'],
   listImages: [...LOGS('listImages'), LINK_SECRET],
   getImage: [...LOGS('getImage'), LINK_SECRET],
   getThumbnail: [...LOGS('getThumbnail'), LINK_SECRET, 's3:GetObject@thumbnails'],
@@ -57,6 +60,8 @@ const EXPECTED_PERMISSIONS: Record<FunctionName, string[]> = {
   processImages: [
     ...LOGS('processImages'),
     's3:GetObject@originals',
+    's3:GetObject@uploads',
+    's3:DeleteObject@uploads',
     's3:PutObject@thumbnails',
     's3:GetObject@thumbnails',
     'sqs:ReceiveMessage@queue',
@@ -73,8 +78,11 @@ const EXPECTED_PERMISSIONS: Record<FunctionName, string[]> = {
     'sqs:GetQueueAttributes@dlq',
     'sqs:ChangeMessageVisibility@dlq',
   ],
-  sweepImages: [...LOGS('sweepImages'), 'sqs:SendMessage@queue'],
+  sweepImages: [...LOGS('sweepImages'), 'sqs:SendMessage@queue', 's3:GetObject@uploads'],
 };
+
+/** The AWS SDK v3 clients the Lambda runtime ships that the functions use: serverless.yml's esbuild `exclude`. */
+const RUNTIME_SDK = ['@aws-sdk/client-s3', '@aws-sdk/client-sqs', '@aws-sdk/client-ssm'];
 
 type Json = Record<string, unknown>;
 interface CfnResource {
@@ -329,18 +337,21 @@ describe('serverless package --stage dev: the CloudFormation template', () => {
   test('IAM: each function gets exactly what it calls, on named resources only (no `*` resource anywhere)', () => {
     assert.ok(originalKey('id', 'jpg').startsWith('originals/'), 'lib/storage.ts no longer keeps originals under originals/');
     assert.ok(thumbnailKey('id', 'small').startsWith('thumbnails/'), 'lib/storage.ts no longer keeps thumbnails under thumbnails/');
+    assert.ok(uploadKey('id').startsWith('uploads/'), 'lib/storage.ts no longer keeps direct uploads under uploads/');
     for (const fn of FUNCTION_NAMES) {
       const roleId = String(list(record(functionProps(fn).Role, 'Role')['Fn::GetAtt'])[0]);
       assert.deepEqual(permissions(roleId), [...EXPECTED_PERMISSIONS[fn]].sort(), `permissions of ${fn}`);
       const trust = statements(props(roleId).AssumeRolePolicyDocument);
       assert.deepEqual(trust, [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }]);
     }
-    // Anything else in the template that carries a policy: only Deny may be broad.
+    // Anything else in the template that carries a policy: only Deny may be
+    // broad; the one Allow is S3's to send this bucket's notifications.
     for (const [id, r] of Object.entries(template.Resources)) {
       if (!['AWS::IAM::Policy', 'AWS::IAM::ManagedPolicy', 'AWS::S3::BucketPolicy', 'AWS::SQS::QueuePolicy'].includes(r.Type)) continue;
       for (const statement of statements(record(r.Properties, id).PolicyDocument)) {
         for (const res of list(statement.Resource)) assert.notEqual(res, '*', `${id} has a * resource`);
         if (r.Type.startsWith('AWS::IAM')) assert.fail(`${id}: permissions belong in the function roles`);
+        if (id === 'JobsQueuePolicy' && statement.Sid === 'BucketNotifications') continue;
         assert.equal(statement.Effect, 'Deny', `${id} allows something`);
       }
     }
@@ -382,9 +393,10 @@ describe('serverless package --stage dev: the CloudFormation template', () => {
       'GET /api/stats',
       'POST /api/images',
       'POST /api/images/{id}/reprocess',
+      'POST /api/uploads',
     ]);
     const integrations = Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::ApiGatewayV2::Integration');
-    assert.equal(integrations.length, 6);
+    assert.equal(integrations.length, 7);
     for (const [id, r] of integrations) {
       const p = record(r.Properties, id);
       assert.equal(p.IntegrationType, 'AWS_PROXY');
@@ -412,6 +424,66 @@ describe('serverless package --stage dev: the CloudFormation template', () => {
     assert.ok(name.includes('${AWS::AccountId}') && name.includes('${AWS::Region}'), name);
     const policy = statements(props('ImagesBucketPolicy').PolicyDocument);
     assert.ok(policy.some((s) => s.Effect === 'Deny' && JSON.stringify(s.Condition) === '{"Bool":{"aws:SecureTransport":"false"}}'));
+  });
+});
+
+describe('serverless package --stage dev: direct uploads (POST /api/uploads)', () => {
+  test('bucket notification: every ObjectCreated under uploads/ (and nothing else) into the job queue', () => {
+    const notification = record(props('ImagesBucket').NotificationConfiguration, 'NotificationConfiguration');
+    assert.deepEqual(Object.keys(notification), ['QueueConfigurations'], 'no other notification targets');
+    assert.deepEqual(notification.QueueConfigurations, [
+      {
+        Event: 's3:ObjectCreated:*',
+        Queue: { 'Fn::GetAtt': ['JobsQueue', 'Arn'] },
+        Filter: { S3Key: { Rules: [{ Name: 'prefix', Value: UPLOAD_PREFIX }] } },
+      },
+    ]);
+  });
+
+  test('queue policy: S3 may send to the job queue for exactly this bucket of this account; the bucket waits for the policy (no cycle)', () => {
+    const policy = props('JobsQueuePolicy');
+    assert.equal(resource('JobsQueuePolicy').Type, 'AWS::SQS::QueuePolicy');
+    assert.deepEqual(policy.Queues, [{ Ref: 'JobsQueue' }]);
+    const allowed = statements(policy.PolicyDocument);
+    assert.equal(allowed.length, 1);
+    const [grant] = allowed;
+    assert.deepEqual(grant?.Principal, { Service: 's3.amazonaws.com' });
+    assert.equal(grant?.Effect, 'Allow');
+    assert.deepEqual(list(grant?.Action), ['sqs:SendMessage']);
+    assert.deepEqual(grant?.Resource, { 'Fn::GetAtt': ['JobsQueue', 'Arn'] });
+    const condition = record(grant?.Condition, 'Condition');
+    // The ARN is built from the bucket's own name (the same Fn::Sub), not from the bucket resource.
+    assert.deepEqual(record(condition.ArnEquals, 'ArnEquals')['aws:SourceArn'], {
+      'Fn::Sub': ['arn:${AWS::Partition}:s3:::${BucketName}', { BucketName: props('ImagesBucket').BucketName }],
+    });
+    assert.deepEqual(record(condition.StringEquals, 'StringEquals')['aws:SourceAccount'], { Ref: 'AWS::AccountId' });
+    assert.ok(list(resource('ImagesBucket').DependsOn).includes('JobsQueuePolicy'), 'S3 checks the queue policy when the notification is set');
+    assert.ok(!JSON.stringify(policy).includes('ImagesBucket'), 'the policy names the bucket resource: a dependency cycle');
+  });
+
+  test('bucket lifecycle: incomplete multipart uploads aborted after a day', () => {
+    const rules = list(record(props('ImagesBucket').LifecycleConfiguration, 'LifecycleConfiguration').Rules).map((rule) => record(rule, 'rule'));
+    const abort = rules.find((rule) => rule.AbortIncompleteMultipartUpload !== undefined);
+    assert.ok(abort, 'no rule aborts incomplete multipart uploads');
+    assert.equal(abort.Status, 'Enabled');
+    assert.deepEqual(abort.AbortIncompleteMultipartUpload, { DaysAfterInitiation: 1 });
+    assert.equal(abort.Prefix ?? abort.Filter, undefined, 'for the whole bucket');
+  });
+
+  test('bucket CORS: none unless origins are listed (as for the API)', () => {
+    const cors = props('ImagesBucket').CorsConfiguration;
+    assert.ok(cors === undefined || isNoValue(cors), JSON.stringify(cors));
+  });
+
+  test('the function: its route, protected like POST /api/images, its environment (no upload endpoint on AWS, the limits), a timeout for its slowest path', () => {
+    const env = environment('createUpload');
+    assert.ok(!('S3_UPLOAD_ENDPOINT' in env) || isNoValue(env.S3_UPLOAD_ENDPOINT), 'presigned POSTs go to S3 itself');
+    for (const fn of ['createUpload', 'processImages'] as const) assert.equal(environment(fn).MAX_DIRECT_UPLOAD_BYTES, '52428800', fn);
+    assert.equal(env.UPLOAD_URL_TTL_SECONDS, '900');
+    for (const fn of ['processImages', 'sweepImages'] as const) assert.equal(environment(fn).UPLOAD_EXPIRY_GRACE_SECONDS, '3600', fn);
+    assert.equal(env.AUTH_MODE, 'api-key');
+    // The insert and, when signing fails, the rollback's delete may each wait for a locked database.
+    assert.ok(2 * DATABASE_BUSY_TIMEOUT_MS < Number(functionProps('createUpload').Timeout) * 1000);
   });
 });
 
@@ -470,6 +542,10 @@ describe('serverless package --stage dev: secrets, throttling, the resource spec
     assert.equal(upload.ThrottlingBurstLimit, limits.uploadBurstLimit);
     assert.ok(limits.uploadRateLimit < limits.rateLimit);
     assert.ok(list(stage.DependsOn).includes('HttpApiRoutePostApiImages'), 'the stage names a route that must exist first');
+    const direct = record(record(p.RouteSettings, 'RouteSettings')['POST /api/uploads'], 'direct upload route');
+    assert.equal(direct.ThrottlingRateLimit, limits.uploadRateLimit);
+    assert.equal(direct.ThrottlingBurstLimit, limits.uploadBurstLimit);
+    assert.ok(list(stage.DependsOn).includes('HttpApiRoutePostApiUploads'));
     assert.equal(template.Resources.HttpApiAuthorizerOidc, undefined, 'no JWT authorizer in api-key mode');
   });
 
@@ -525,6 +601,16 @@ describe('serverless package --stage dev: the bundles', () => {
     }
   });
 
+  test('the only @aws-sdk packages a bundle imports are the runtime clients; s3-presigned-post is bundled into createUpload', async () => {
+    for (const fn of FUNCTION_NAMES) {
+      const zip = await JSZip.loadAsync(readFileSync(zips.get(fn)?.path ?? ''));
+      const bundle = (await zip.file(`functions/${FUNCTIONS[fn]}.mjs`)?.async('string')) ?? '';
+      const imported = new Set([...bundle.matchAll(/(?:from\s*|import\s*\(\s*|import\s+)["'](@aws-sdk\/[^"'/]+)/g)].map((m) => String(m[1])));
+      assert.deepEqual([...imported].filter((name) => !RUNTIME_SDK.includes(name)), [], `${fn} imports an SDK package the runtime may not ship`);
+      if (fn === 'createUpload') assert.match(bundle, /content-length-range|createPresignedPost/, 'the presigned POST code is in the bundle');
+    }
+  });
+
   test('the .node binaries are ELF for the chosen CPU', async () => {
     // e_machine in the ELF header: 0x3e x86-64, 0xb7 AArch64.
     const expected = npmCpu === 'x64' ? 0x3e : 0xb7;
@@ -540,9 +626,11 @@ describe('serverless package --stage dev: the bundles', () => {
 
   test('each bundle loads in a fresh Node process with only the runtime SDK beside it, and exports handler; file: refused', async (t) => {
     const root = join(workspace.dir, 'unzipped');
-    // The Lambda Node.js runtime provides the AWS SDK v3 outside the zip.
-    mkdirSync(join(root, 'node_modules'), { recursive: true });
-    symlinkSync(resolve(PROJECT_ROOT, 'node_modules/@aws-sdk'), join(root, 'node_modules/@aws-sdk'), 'dir');
+    // The Lambda Node.js runtime provides the AWS SDK v3 clients outside the
+    // zip: only those are beside the bundles, so a bundle that left another
+    // @aws-sdk package out (s3-presigned-post is not in the runtime) fails here.
+    mkdirSync(join(root, 'node_modules', '@aws-sdk'), { recursive: true });
+    for (const name of RUNTIME_SDK) symlinkSync(resolve(PROJECT_ROOT, 'node_modules', name), join(root, 'node_modules', name), 'dir');
     const loader = resolve(import.meta.dirname, 'support/load-bundle.ts');
     const canLoadNative = (npmCpu === 'x64' ? 'x64' : 'arm64') === arch();
     const lambdaEnv = (fn: FunctionName, libsqlUrl: string): NodeJS.ProcessEnv => ({
@@ -618,7 +706,7 @@ describe('serverless package --stage dev with AUTH_MODE=jwt and CORS_ALLOWED_ORI
     assert.deepEqual(authorizer.IdentitySource, ['$request.header.Authorization']);
     assert.deepEqual(authorizer.JwtConfiguration, { Audience: ['images-api'], Issuer: 'https://id.example.com/' });
     const routes = Object.values(jwtTemplate.Resources).filter((r) => r.Type === 'AWS::ApiGatewayV2::Route').map((r) => record(r.Properties, 'route'));
-    assert.equal(routes.length, 6);
+    assert.equal(routes.length, 7);
     for (const route of routes) {
       const thumbnail = String(route.RouteKey).endsWith('/thumbnails/{size}');
       assert.equal(route.AuthorizationType, thumbnail ? undefined : 'JWT', String(route.RouteKey));
@@ -632,6 +720,15 @@ describe('serverless package --stage dev with AUTH_MODE=jwt and CORS_ALLOWED_ORI
     assert.deepEqual(cors.AllowOrigins, ORIGINS);
     assert.deepEqual(cors.AllowMethods, ['GET', 'POST', 'OPTIONS']);
     for (const header of ['Content-Type', 'Authorization', 'X-Api-Key', 'Idempotency-Key']) assert.ok(list(cors.AllowHeaders).includes(header), header);
+  });
+
+  test('bucket CORS: browsers at exactly the listed origins may POST direct uploads', () => {
+    const cors = record(record(jwtTemplate.Resources.ImagesBucket?.Properties, 'bucket').CorsConfiguration, 'CorsConfiguration');
+    const rules = list(cors.CorsRules).map((rule) => record(rule, 'rule'));
+    assert.equal(rules.length, 1);
+    assert.deepEqual(rules[0]?.AllowedOrigins, ORIGINS);
+    assert.deepEqual(rules[0]?.AllowedMethods, ['POST']);
+    assert.ok(list(rules[0]?.ExposedHeaders).includes('ETag'));
   });
 
   test('this template conforms to the resource specification too', async () => {

@@ -30,7 +30,7 @@ describe('sweeper and the confirmed send', () => {
   before(async () => {
     t = await startTestDeps();
     captions = await startFakeCaptionServer({ text: 'a caption' });
-    sweepDeps = { images: t.images, lifecycle: t.lifecycle, queue: t.queue, logger: t.logger };
+    sweepDeps = { images: t.images, lifecycle: t.lifecycle, queue: t.queue, storage: t.storage, logger: t.logger };
   });
   after(async () => {
     await captions.close();

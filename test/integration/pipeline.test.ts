@@ -221,7 +221,7 @@ describe('pipeline against the emulator and a libSQL file', () => {
     await t.lifecycle.claim(stuck, { messageId: 'm-stuck', receiveCount: 1 });
     await drain(t);
     const result = await sweepStaleImages(
-      { images: t.images, lifecycle: t.lifecycle, queue: t.queue, logger: t.logger },
+      { images: t.images, lifecycle: t.lifecycle, queue: t.queue, storage: t.storage, logger: t.logger },
       { now: new Date(Date.now() + 3_600_000), staleQueuedSeconds: 60, staleProcessingSeconds: 1800 },
     );
     assert.ok(result.resent >= 1 && result.failed >= 1);

@@ -18,6 +18,8 @@ export interface RunningStack {
   apiUrl: string;
   emulatorUrl: string;
   lambdaUrl: string;
+  /** The upload gateway that direct uploads' presigned POSTs point at. */
+  uploadUrl: string;
   ports: StackPorts;
   output: () => string;
   /** Ctrl-C and wait: the ports are free when it resolves. */
@@ -43,10 +45,10 @@ export interface StartStackOptions {
   until?: 'ready' | 'spawned';
 }
 
-/** Three ports nothing listens on now: each taken by a listener at once, so they differ, then released. */
+/** Four ports nothing listens on now: each taken by a listener at once, so they differ, then released. */
 export async function freePorts(): Promise<StackPorts> {
   const servers = await Promise.all(
-    [0, 1, 2].map(
+    [0, 1, 2, 3].map(
       () =>
         new Promise<import('node:net').Server>((resolveListen, reject) => {
           const server = createServer();
@@ -60,8 +62,8 @@ export async function freePorts(): Promise<StackPorts> {
     return typeof address === 'object' && address ? address.port : 0;
   });
   await Promise.all(servers.map((server) => new Promise((done) => server.close(done))));
-  const [http = 0, lambda = 0, emulator = 0] = ports;
-  return { http, lambda, emulator };
+  const [http = 0, lambda = 0, emulator = 0, upload = 0] = ports;
+  return { http, lambda, emulator, upload };
 }
 
 export async function startStack(options: StartStackOptions): Promise<RunningStack> {
@@ -75,6 +77,7 @@ export async function startStack(options: StartStackOptions): Promise<RunningSta
       HTTP_PORT: String(ports.http),
       LAMBDA_PORT: String(ports.lambda),
       EMULATOR_PORT: String(ports.emulator),
+      UPLOAD_PORT: String(ports.upload),
       ESBUILD_WORK_FOLDER: workFolder,
       ...options.env,
     },
@@ -112,6 +115,7 @@ export async function startStack(options: StartStackOptions): Promise<RunningSta
     apiUrl: `http://localhost:${ports.http}`,
     emulatorUrl: `http://127.0.0.1:${ports.emulator}`,
     lambdaUrl: `http://127.0.0.1:${ports.lambda}`,
+    uploadUrl: `http://localhost:${ports.upload}`,
     ports,
     output: () => output,
     exited,
@@ -163,7 +167,7 @@ function signalPid(pid: number, signal: NodeJS.Signals): void {
 export async function waitForPortsFree(ports: StackPorts, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const busy = await Promise.all([ports.http, ports.lambda, ports.emulator].map(isListening));
+    const busy = await Promise.all([ports.http, ports.lambda, ports.emulator, ports.upload].map(isListening));
     if (!busy.some(Boolean)) return true;
     if (Date.now() > deadline) return false;
     await sleep(50);
