@@ -1,5 +1,6 @@
 import { createClient } from '@libsql/client';
 import type { Client } from '@libsql/client';
+import { reopenAfterBusy } from './reopen-after-busy.ts';
 import { migrate } from './schema.ts';
 
 export type { Client as DatabaseClient };
@@ -14,7 +15,9 @@ export const DATABASE_BUSY_TIMEOUT_MS = 5_000;
  * setting it once through any pooled connection is enough.
  */
 export async function openDatabase(url: string, authToken?: string): Promise<Client> {
-  const client = createClient({ url, authToken, intMode: 'number', timeout: DATABASE_BUSY_TIMEOUT_MS });
+  const created = createClient({ url, authToken, intMode: 'number', timeout: DATABASE_BUSY_TIMEOUT_MS });
+  // A local file is reached through libsql's native driver, whose defect reopen-after-busy.ts works around.
+  const client = url.startsWith('file:') ? reopenAfterBusy(created) : created;
   if (url.startsWith('file:')) await client.execute('PRAGMA journal_mode = WAL');
   await migrate(client);
   return client;
