@@ -271,7 +271,9 @@ function storeForm(req: IncomingMessage, s3: S3Client, bucket: string): Promise<
       }
       upload.then((stored) => resolveForm({ fields, stored }), reject);
     });
-    req.on('aborted', () => fail(new S3Failure(400, 'IncompleteBody', 'The request body terminated unexpectedly')));
+    req.on('close', () => {
+      if (!req.complete) fail(new S3Failure(400, 'IncompleteBody', 'The request body terminated unexpectedly'));
+    });
     req.pipe(parser);
   });
 }

@@ -4,6 +4,8 @@
 // stands in for the passing of an upload URL's lifetime.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { request } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { PurgeQueueCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
@@ -332,6 +334,28 @@ describe('direct uploads: request, land, check, process, expire', () => {
     noFile.append('key', `uploads/${randomUUID()}`);
     const res2 = await fetch(`${gateway.url}/${t.names.bucket}`, { method: 'POST', body: noFile });
     assert.equal(res2.status, 400);
+    assert.equal((await receive()).length, 0, 'no notification');
+  });
+
+  test('gateway: a POST cut off in the middle of its file (after a first part was stored) leaves no object and sends no notification', async () => {
+    const key = `uploads/${randomUUID()}`;
+    const boundary = 'cut-off-boundary';
+    const head = Buffer.from(
+      `--${boundary}\r\nContent-Disposition: form-data; name="key"\r\n\r\n${key}\r\n` +
+        `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.jpg"\r\nContent-Type: image/jpeg\r\n\r\n`,
+    );
+    const url = new URL(`${gateway.url}/${t.names.bucket}`);
+    await new Promise<void>((resolveCut) => {
+      const req = request({ host: '127.0.0.1', port: url.port, path: url.pathname, method: 'POST', headers: { 'content-type': `multipart/form-data; boundary=${boundary}`, 'content-length': String(head.length + 20 * 1024 * 1024) } });
+      req.on('error', () => resolveCut());
+      req.write(head);
+      req.write(Buffer.alloc(12 * 1024 * 1024, 3), () => setTimeout(() => {
+        req.destroy();
+        resolveCut();
+      }, 300));
+    });
+    await sleep(1_000);
+    assert.equal(await exists(key), false);
     assert.equal((await receive()).length, 0, 'no notification');
   });
 
