@@ -1,10 +1,10 @@
 // GET /api/images/{id}
-import { lambdaRuntime } from '../lib/deps.ts';
+import { createDatabaseDeps, lambdaRuntime } from '../lib/runtime.ts';
 import { httpHandler, jsonResponse, requestBaseUrl } from '../lib/http.ts';
 import { getImage } from '../lib/image-queries.ts';
 import { toDetail } from '../lib/presenters.ts';
 
-const { config, logger, deps, access } = lambdaRuntime('get-image');
+const { config, logger, deps, access } = lambdaRuntime('get-image', createDatabaseDeps);
 
 export const handler = httpHandler(
   async (event) => {

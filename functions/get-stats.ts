@@ -1,10 +1,10 @@
 // GET /api/stats
-import { lambdaRuntime } from '../lib/deps.ts';
+import { createDatabaseDeps, lambdaRuntime } from '../lib/runtime.ts';
 import { httpHandler, jsonResponse } from '../lib/http.ts';
 import { getStats } from '../lib/image-queries.ts';
 import { toStatsView } from '../lib/presenters.ts';
 
-const { logger, deps, access } = lambdaRuntime('get-stats');
+const { logger, deps, access } = lambdaRuntime('get-stats', createDatabaseDeps);
 
 export const handler = httpHandler(async () => jsonResponse(toStatsView(await getStats((await deps()).images))), {
   logger: () => logger,

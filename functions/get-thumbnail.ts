@@ -1,11 +1,12 @@
 // GET /api/images/{id}/thumbnails/{size}
-import { lambdaRuntime } from '../lib/deps.ts';
+import { createServiceDeps } from '../lib/deps.ts';
 import { BadRequestError } from '../lib/errors.ts';
 import { binaryResponse, httpHandler } from '../lib/http.ts';
 import { getThumbnail } from '../lib/image-queries.ts';
 import { isThumbnailSize } from '../lib/images/thumbnail-sizes.ts';
+import { lambdaRuntime } from '../lib/runtime.ts';
 
-const { config, logger, deps, access } = lambdaRuntime('get-thumbnail');
+const { config, logger, deps, access } = lambdaRuntime('get-thumbnail', createServiceDeps);
 
 export const handler = httpHandler(
   async (event) => {

@@ -1,10 +1,10 @@
 // GET /api/images?limit=N&cursor=C (&status=awaiting_upload)
-import { lambdaRuntime } from '../lib/deps.ts';
+import { createDatabaseDeps, lambdaRuntime } from '../lib/runtime.ts';
 import { httpHandler, jsonResponse, requestBaseUrl } from '../lib/http.ts';
 import { listImages } from '../lib/image-queries.ts';
 import { nextPageHeaders, toSummary } from '../lib/presenters.ts';
 
-const { config, logger, deps, access } = lambdaRuntime('list-images');
+const { config, logger, deps, access } = lambdaRuntime('list-images', createDatabaseDeps);
 
 export const handler = httpHandler(
   async (event) => {

@@ -1,10 +1,11 @@
 // POST /api/images
-import { lambdaRuntime } from '../lib/deps.ts';
+import { createServiceDeps } from '../lib/deps.ts';
 import { headerValue, httpHandler, jsonResponse, multipartFile, requestBaseUrl } from '../lib/http.ts';
 import { toQueued } from '../lib/presenters.ts';
+import { lambdaRuntime } from '../lib/runtime.ts';
 import { uploadImage } from '../lib/upload-image.ts';
 
-const { config, logger, deps, access } = lambdaRuntime('upload-image');
+const { config, logger, deps, access } = lambdaRuntime('upload-image', createServiceDeps);
 
 export const handler = httpHandler(
   async (event) => {

@@ -1,35 +1,29 @@
-// Builds the clients once per cold start, from configuration. Handlers ask for
+// Builds the clients once per cold start, from configuration, on top of the
+// database of lib/runtime.ts: storage and the job queue for the functions
+// that call S3 and SQS, and the captioner for the processor. Handlers ask for
 // them here; lib/ functions receive them as arguments.
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { loadAccess } from './access.ts';
-import type { Access } from './access.ts';
-import { captionConfigWithToken, getConfig } from './config.ts';
+import { captionConfigWithToken } from './config.ts';
 import type { CaptionConfig, Config } from './config.ts';
-import { openDatabase } from './db/client.ts';
-import type { DatabaseClient } from './db/client.ts';
-import { createImagesRepository } from './db/images-repository.ts';
-import type { ImagesRepository } from './db/images-repository.ts';
 import { createImageLifecycle } from './image-lifecycle.ts';
 import type { ImageLifecycle } from './image-lifecycle.ts';
-import { createCaptioner } from './images/caption.ts';
 import type { Captioner } from './images/caption.ts';
-import { createLogger } from './log.ts';
 import type { Logger } from './log.ts';
 import { createJobQueue } from './queue.ts';
 import type { JobQueue } from './queue.ts';
-import { readSecureParameter } from './secure-parameters.ts';
+import { createDatabaseDeps, lambdaRuntime as runtimeWith } from './runtime.ts';
+import type { DatabaseDeps, LambdaRuntime } from './runtime.ts';
 import { createImageStorage } from './storage.ts';
 import type { ImageStorage } from './storage.ts';
 
-export interface Deps {
-  config: Config;
-  logger: Logger;
-  db: DatabaseClient;
-  images: ImagesRepository;
+export interface ServiceDeps extends DatabaseDeps {
   lifecycle: ImageLifecycle;
   storage: ImageStorage;
   queue: JobQueue;
+}
+
+export interface Deps extends ServiceDeps {
   captioner: Captioner | null;
 }
 
@@ -97,11 +91,10 @@ async function captionSettings(config: Config, logger: Logger): Promise<CaptionC
   }
 }
 
-export async function createDeps(config: Config, logger: Logger): Promise<Deps> {
+/** The database, storage and the job queue: no caption client, so a function that never captions does not load it. */
+export async function createServiceDeps(config: Config, logger: Logger): Promise<ServiceDeps> {
   const { s3, sqs } = createAwsClients(config);
-  const caption = await captionSettings(config, logger);
-  const db = await openDatabase(config.databaseUrl, await databaseAuthToken(config));
-  const images = createImagesRepository(db);
+  const { db, images } = await createDatabaseDeps(config, logger);
   return {
     config,
     logger,
@@ -110,57 +103,23 @@ export async function createDeps(config: Config, logger: Logger): Promise<Deps> 
     lifecycle: createImageLifecycle(images, { leaseSeconds: config.queueVisibilityTimeoutSeconds, uploadGraceSeconds: config.directUpload.expiryGraceSeconds }),
     storage: createImageStorage(s3, config.bucketName),
     queue: createJobQueue(sqs, config.queueUrl),
-    captioner: createCaptioner(caption),
   };
-}
-
-/** On AWS the token is a SecureString (LIBSQL_AUTH_TOKEN_PARAMETER), never in the template or the environment. */
-async function databaseAuthToken(config: Config): Promise<string | undefined> {
-  if (config.databaseAuthToken !== undefined || config.databaseAuthTokenParameter === undefined) return config.databaseAuthToken;
-  return readSecureParameter(config, config.databaseAuthTokenParameter);
-}
-
-let pending: Promise<Deps> | undefined;
-
-/** Memoised per process; a failed start (database unreachable) is retried on the next call. */
-export function getDeps(config: Config, logger: Logger): Promise<Deps> {
-  pending ??= createDeps(config, logger).catch((error: unknown) => {
-    pending = undefined;
-    throw error;
-  });
-  return pending;
-}
-
-export function createProcessLogger(config: Config, name: string): Logger {
-  return createLogger({ level: config.logLevel, file: config.logFile, name, fileMaxBytes: config.logFileMaxBytes });
-}
-
-export interface LambdaRuntime {
-  config: Config;
-  logger: Logger;
-  deps: () => Promise<Deps>;
-  /** The access check and thumbnail links of an HTTP function (lib/http.ts runs the check). */
-  access: () => Promise<Access>;
 }
 
 /**
- * Called at module scope by each function: configuration is validated during
- * the cold start, so a missing variable stops the function with its name
- * instead of surfacing later as a confusing runtime error.
+ * Everything, the captioner included. The caption client, a large module, is
+ * imported only when captions are on: a function built with this that never
+ * captions does not load it.
  */
-export function lambdaRuntime(name: string): LambdaRuntime {
-  const config = getConfig();
-  const logger = createProcessLogger(config, name);
-  const deps = (): Promise<Deps> => getDeps(config, logger);
-  let access: Promise<Access> | undefined;
-  const getAccess = (): Promise<Access> => {
-    access ??= deps()
-      .then(({ db }) => loadAccess(config, db))
-      .catch((error: unknown) => {
-        access = undefined;
-        throw error;
-      });
-    return access;
-  };
-  return { config, logger, deps, access: getAccess };
+export async function createDeps(config: Config, logger: Logger): Promise<Deps> {
+  const caption = await captionSettings(config, logger);
+  const service = await createServiceDeps(config, logger);
+  if (caption.mode === 'off') return { ...service, captioner: null };
+  const { createCaptioner } = await import('./images/caption.ts');
+  return { ...service, captioner: createCaptioner(caption) };
+}
+
+/** The runtime (lib/runtime.ts) of a function that uses everything. */
+export function lambdaRuntime(name: string): LambdaRuntime<Deps> {
+  return runtimeWith(name, createDeps);
 }

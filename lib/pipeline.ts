@@ -16,7 +16,7 @@ import { performance } from 'node:perf_hooks';
 import type { CaptionStatus } from './db/images-repository.ts';
 import { readDirectUpload } from './direct-upload.ts';
 import { PermanentProcessingError } from './errors.ts';
-import { CaptionError } from './images/caption.ts';
+import { CaptionError } from './images/caption-error.ts';
 import type { Captioner } from './images/caption.ts';
 import { readExif } from './images/exif.ts';
 import { THUMBNAIL_SIZES } from './images/thumbnail-sizes.ts';

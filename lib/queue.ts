@@ -4,6 +4,7 @@
 import { ChangeMessageVisibilityCommand, GetQueueUrlCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { PermanentProcessingError } from './errors.ts';
+import { isImageId } from './image-id.ts';
 import { uploadedImageId } from './storage.ts';
 
 /**
@@ -79,12 +80,6 @@ export async function queueUrlByName(sqs: SQSClient, name: string): Promise<stri
   const result = await sqs.send(new GetQueueUrlCommand({ QueueName: name }));
   if (!result.QueueUrl) throw new Error(`queue ${name} not found`);
   return result.QueueUrl;
-}
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-export function isImageId(value: string): boolean {
-  return UUID.test(value);
 }
 
 /** A message that must hold exactly one job (ours, or a notification of one object). */

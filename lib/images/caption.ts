@@ -10,24 +10,12 @@ import {
   InferenceClientProviderOutputError,
 } from '@huggingface/inference';
 import type { CaptionConfig } from '../config.ts';
+import { CaptionError } from './caption-error.ts';
 
 export interface Captioner {
   readonly mode: 'hosted' | 'endpoint';
   /** `image` is the 512 px JPEG thumbnail: the original can be tens of MB. */
   caption(image: Buffer): Promise<string>;
-}
-
-export class CaptionError extends Error {
-  readonly retryable: boolean;
-  /** HTTP status of the caption service's answer, when there was one. */
-  readonly status: number | undefined;
-
-  constructor(message: string, options: { retryable: boolean; status?: number; cause?: unknown }) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.name = 'CaptionError';
-    this.retryable = options.retryable;
-    this.status = options.status;
-  }
 }
 
 type ImageToTextArgs = Parameters<InferenceClient['imageToText']>[0];

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { InferenceClient, InferenceClientProviderOutputError } from '@huggingface/inference';
-import { CaptionError, createCaptioner } from '../../lib/images/caption.ts';
+import { CaptionError } from '../../lib/images/caption-error.ts';
+import { createCaptioner } from '../../lib/images/caption.ts';
 import type { Captioner } from '../../lib/images/caption.ts';
 import { startFakeCaptionServer } from '../support/fake-caption-server.ts';
 import type { FakeCaptionServer } from '../support/fake-caption-server.ts';
