@@ -30,9 +30,9 @@ module.exports = async ({ resolveVariable }) => {
     }
   }
   const cors = {
-    allowedMethods: ['GET', 'POST', 'OPTIONS'],
-    allowedHeaders: ['Content-Type', 'Authorization', 'X-Api-Key', 'Idempotency-Key'],
-    exposedResponseHeaders: ['Content-Length', 'Link', 'X-Next-Cursor', 'Idempotent-Replayed'],
+    allowedMethods: ['GET', 'POST', 'DELETE', 'OPTIONS'],
+    allowedHeaders: ['Content-Type', 'Authorization', 'X-Api-Key', 'Idempotency-Key', 'If-None-Match'],
+    exposedResponseHeaders: ['Content-Length', 'Link', 'X-Next-Cursor', 'Idempotent-Replayed', 'ETag'],
     maxAge: 3600,
   };
   const jwt = authMode === 'jwt';

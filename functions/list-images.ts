@@ -1,4 +1,4 @@
-// GET /api/images?limit=N&cursor=C (&status=awaiting_upload)
+// GET /api/images?limit=N&cursor=C&status=S&q=words
 import { createDatabaseDeps, lambdaRuntime } from '../lib/runtime.ts';
 import { httpHandler, jsonResponse, requestBaseUrl } from '../lib/http.ts';
 import { listImages } from '../lib/image-queries.ts';
@@ -9,13 +9,13 @@ const { config, logger, deps, access } = lambdaRuntime('list-images', createData
 export const handler = httpHandler(
   async (event) => {
     const query = event.queryStringParameters ?? {};
-    const page = await listImages((await deps()).images, { limit: query.limit, cursor: query.cursor, status: query.status });
+    const page = await listImages((await deps()).images, { limit: query.limit, cursor: query.cursor, status: query.status, q: query.q });
     const baseUrl = requestBaseUrl(event, config.publicBaseUrl);
     const links = (await access()).links(baseUrl);
     // The body stays the specification's envelope: the next page is told in headers.
     return jsonResponse(
       page.items.map((item) => toSummary(item, links)),
-      { headers: nextPageHeaders(baseUrl, page.limit, page.nextCursor, page.status) },
+      { headers: nextPageHeaders(baseUrl, page.limit, page.nextCursor, page.status, page.q) },
     );
   },
   { logger: () => logger, access: { route: 'read', get: access } },

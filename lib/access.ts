@@ -5,7 +5,8 @@
 //   AUTH_MODE=api-key  `Authorization: Bearer <key>` or `x-api-key: <key>`, a key of `npm run api-key`.
 //   AUTH_MODE=jwt      `Authorization: Bearer <JWT>` from the configured OIDC issuer (on AWS
 //                      API Gateway's JWT authorizer checks it first; this check runs too).
-// Uploads and reprocessing always need a credential once auth is on; reads
+// The gallery page and the OpenAPI document (`public`) hold no data and are
+// always open. Uploads, reprocessing and deletes always need a credential once auth is on; reads
 // need one when READ_ACCESS=authenticated, and a thumbnail also opens with a
 // signed link (lib/thumbnail-links.ts). A credential in the query string is
 // never read: URLs end up in logs and browser histories.
@@ -22,7 +23,7 @@ import { readSecureParameter } from './secure-parameters.ts';
 import type { ThumbnailLinkSigner } from './thumbnail-links.ts';
 import { createThumbnailLinkSigner, SIGNATURE_PARAM } from './thumbnail-links.ts';
 
-export type RouteAccess = 'write' | 'read' | 'thumbnail';
+export type RouteAccess = 'write' | 'read' | 'thumbnail' | 'public';
 
 export const MISSING_OR_INVALID_KEY = 'Missing or invalid API key';
 export const MISSING_OR_INVALID_TOKEN = 'Missing or invalid bearer token';
@@ -50,7 +51,7 @@ export function createAccess(config: AccessConfig, deps: AccessDeps): Access {
 
   return {
     async check(event, route) {
-      if (config.mode === 'none') return;
+      if (config.mode === 'none' || route === 'public') return;
       if (route !== 'write' && config.readAccess === 'public') return;
       if (route === 'thumbnail' && event.queryStringParameters?.[SIGNATURE_PARAM] !== undefined) {
         const { id = '', size = '' } = event.pathParameters ?? {};

@@ -1,24 +1,38 @@
 // The read side: list, detail, thumbnail bytes and statistics.
-import type { ImageListItem, ImageRecord, ImagesRepository, ImageStats, ListCursor } from './db/images-repository.ts';
+import type { ImageListItem, ImageRecord, ImagesRepository, ImageStats, ImageStatus, ListCursor } from './db/images-repository.ts';
 import { BadRequestError, ImageNotFoundError, ThumbnailNotReadyError } from './errors.ts';
 import type { ThumbnailSize } from './images/thumbnail-sizes.ts';
-import { isImageId } from './image-id.ts';
+import { isImageId } from './queue.ts';
 import type { ImageStorage } from './storage.ts';
+import { searchMatchExpression } from './db/search-schema.ts';
 
 export const LIST_DEFAULT_LIMIT = 100;
 export const LIST_MAX_LIMIT = 1000;
 
+/** Every status a row can have, for `?status=` (and the OpenAPI document). */
+export const IMAGE_STATUSES = ['awaiting_upload', 'queued', 'processing', 'success', 'failed'] as const satisfies readonly ImageStatus[];
+// A status added to ImageStatus but not above fails the typecheck here.
+const everyStatusListed: Exclude<ImageStatus, (typeof IMAGE_STATUSES)[number]> extends never ? true : never = true;
+void everyStatusListed;
+
+/** `?q=`: at most this many characters and words, so one request cannot ask for an unbounded query. */
+export const SEARCH_MAX_LENGTH = 200;
+export const SEARCH_MAX_TERMS = 10;
+
 export interface ListQuery {
   limit?: string | undefined;
   cursor?: string | undefined;
-  /** `awaiting_upload`: the direct uploads not made yet, which the list otherwise leaves out. */
+  /** Only this status; without it every image but the direct uploads not made yet (`awaiting_upload`). */
   status?: string | undefined;
+  /** Words that each must be in the file name, the caption or the camera make and model. */
+  q?: string | undefined;
 }
 
 export interface ListResult {
   items: ImageListItem[];
   limit: number;
-  status: 'awaiting_upload' | undefined;
+  status: ImageStatus | undefined;
+  q: string | undefined;
   /** Opaque; null on the last page. */
   nextCursor: string | null;
 }
@@ -27,12 +41,27 @@ export interface ListResult {
 export async function listImages(images: ImagesRepository, query: ListQuery = {}): Promise<ListResult> {
   const limit = parseLimit(query.limit);
   const after = query.cursor === undefined ? null : decodeCursor(query.cursor);
-  if (query.status !== undefined && query.status !== 'awaiting_upload') {
-    throw new BadRequestError('Invalid status. Only status=awaiting_upload is a filter: every other status is listed by default.');
-  }
-  const status = query.status;
-  const page = await images.list({ limit, after, ...(status === undefined ? {} : { status }) });
-  return { items: page.items, limit, status, nextCursor: page.next ? encodeCursor(page.next) : null };
+  const status = parseStatus(query.status);
+  const search = query.q === undefined ? undefined : parseSearch(query.q);
+  const page = await images.list({ limit, after, ...(status === undefined ? {} : { status }), ...(search === undefined ? {} : { search }) });
+  return { items: page.items, limit, status, q: search === undefined ? undefined : query.q, nextCursor: page.next ? encodeCursor(page.next) : null };
+}
+
+function parseStatus(raw: string | undefined): ImageStatus | undefined {
+  if (raw === undefined) return undefined;
+  const status = IMAGE_STATUSES.find((known) => known === raw);
+  if (status === undefined) throw new BadRequestError(`Invalid status. Use one of ${IMAGE_STATUSES.join(', ')}.`);
+  return status;
+}
+
+/** The words of `?q=`; an empty or blank q lists everything, as if it were not sent. */
+function parseSearch(raw: string): string[] | undefined {
+  if (raw.length > SEARCH_MAX_LENGTH) throw new BadRequestError(`Invalid q. Use at most ${SEARCH_MAX_LENGTH} characters.`);
+  const terms = raw.split(/\s+/).filter((term) => term !== '');
+  if (terms.length > SEARCH_MAX_TERMS) throw new BadRequestError(`Invalid q. Use at most ${SEARCH_MAX_TERMS} words.`);
+  if (terms.length === 0) return undefined;
+  if (searchMatchExpression(terms) === null) throw new BadRequestError('Invalid q. Search for words or numbers: punctuation alone finds nothing.');
+  return terms;
 }
 
 function parseLimit(raw: string | undefined): number {

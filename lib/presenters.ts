@@ -65,10 +65,10 @@ export function toDetail(record: ImageRecord, links: ThumbnailLinks): ImageDetai
   };
 }
 
-/** Headers pointing at the next page of the list (of the same filter); none on the last page. */
-export function nextPageHeaders(baseUrl: string, limit: number, nextCursor: string | null, status?: string): Record<string, string> {
+/** Headers pointing at the next page of the list (of the same filter and search); none on the last page. */
+export function nextPageHeaders(baseUrl: string, limit: number, nextCursor: string | null, status?: string, q?: string): Record<string, string> {
   if (nextCursor === null) return {};
-  const filter = status === undefined ? '' : `&status=${encodeURIComponent(status)}`;
+  const filter = (status === undefined ? '' : `&status=${encodeURIComponent(status)}`) + (q === undefined ? '' : `&q=${encodeURIComponent(q)}`);
   const url = `${baseUrl}/api/images?limit=${limit}${filter}&cursor=${encodeURIComponent(nextCursor)}`;
   return { 'x-next-cursor': nextCursor, link: `<${url}>; rel="next"` };
 }
@@ -88,6 +88,17 @@ export function toDirectUpload(record: ImageRecord, upload: UploadForm, links: T
     ...toSummary(record, links),
     upload: { method: upload.method, url: upload.url, fields: upload.fields, expires_at: upload.expiresAt, max_bytes: upload.maxBytes },
   };
+}
+
+/** The answer of DELETE /api/images/{id}. */
+export interface DeletedView {
+  image_id: string;
+  original_name: string;
+  status: 'deleted';
+}
+
+export function toDeleted(record: ImageListItem): DeletedView {
+  return { image_id: record.id, original_name: record.originalName, status: 'deleted' };
 }
 
 const round = (value: number, digits: number): number => Number(value.toFixed(digits));

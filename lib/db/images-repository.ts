@@ -1,6 +1,7 @@
 // All SQL about images lives here.
 import type { Client, Row } from '@libsql/client';
 import type { ImageFormat } from '../images/sniff.ts';
+import { searchMatchExpression } from './search-schema.ts';
 
 export type ImageStatus = 'awaiting_upload' | 'queued' | 'processing' | 'success' | 'failed';
 export type CaptionStatus = 'pending' | 'done' | 'failed' | 'off';
@@ -122,8 +123,10 @@ export interface ListPageRequest {
   limit: number;
   /** Rows strictly after this position; null for the first page. */
   after: ListCursor | null;
-  /** Only the rows awaiting their direct upload, which are otherwise left out. */
-  status?: 'awaiting_upload' | undefined;
+  /** Only the rows of this status; without it every row but those awaiting their direct upload. */
+  status?: ImageStatus | undefined;
+  /** Only the rows whose file name, caption or camera holds every one of these terms (search-schema.ts). */
+  search?: readonly string[] | undefined;
 }
 
 export interface ImagePage {
@@ -143,6 +146,8 @@ export interface ImagesRepository {
   /** The image and its Idempotency-Key in one transaction: of two requests with one key, one inserts. */
   insertQueuedWithKey(image: NewImage, key: NewIdempotencyKey): Promise<KeyedInsert>;
   delete(id: string): Promise<void>;
+  /** DELETE /api/images/{id}: removes the row unless a delivery holds a live lease on its processing; false when nothing was removed. */
+  deleteUnlessProcessing(id: string, now: string): Promise<boolean>;
   insertAwaitingUpload(image: NewDirectUpload): Promise<ImageRecord>;
 
   // Lifecycle transitions (lib/image-lifecycle.ts)
@@ -254,6 +259,11 @@ export function createImagesRepository(db: Client): ImagesRepository {
       // The idempotency_keys_image_deleted trigger removes the row's key too.
       await db.execute({ sql: 'DELETE FROM images WHERE id = ?', args: [id] });
     },
+
+    deleteUnlessProcessing: (id, now) =>
+      // The row is deleted in the same statement that checks the lease, so a
+      // delivery that claims it a moment before is never deleted under it.
+      changed(`DELETE FROM images WHERE id = ? AND NOT (status = 'processing' AND lease_token IS NOT NULL AND lease_expires_at > ?)`, [id, now]),
 
     async insertAwaitingUpload(image) {
       const record = await one(
@@ -426,15 +436,27 @@ export function createImagesRepository(db: Client): ImagesRepository {
       return row ? toRecord(row) : null;
     },
 
-    async list({ limit, after, status }) {
-      // One row past the page says whether a next page exists without a count.
-      const columns = 'id, original_name, status, created_at, processed_at';
-      const order = 'ORDER BY created_at DESC, id DESC LIMIT ?';
+    async list({ limit, after, status, search }) {
       // Rows awaiting their direct upload are few and short-lived: listed only when asked for.
-      const which = status === 'awaiting_upload' ? "status = 'awaiting_upload'" : "status <> 'awaiting_upload'";
-      const rs = after
-        ? await db.execute({ sql: `SELECT ${columns} FROM images WHERE ${which} AND (created_at, id) < (?, ?) ${order}`, args: [after.createdAt, after.id, limit + 1] })
-        : await db.execute({ sql: `SELECT ${columns} FROM images WHERE ${which} ${order}`, args: [limit + 1] });
+      const where = [status === undefined ? "images.status <> 'awaiting_upload'" : 'images.status = ?'];
+      const args: Array<string | number> = status === undefined ? [] : [status];
+      let from = 'images';
+      const match = search === undefined ? null : searchMatchExpression(search);
+      if (match !== null) {
+        from = 'image_search JOIN images ON images.id = image_search.image_id';
+        where.push('image_search MATCH ?');
+        args.push(match);
+      }
+      if (after) {
+        where.push('(images.created_at, images.id) < (?, ?)');
+        args.push(after.createdAt, after.id);
+      }
+      // One row past the page says whether a next page exists without a count.
+      const rs = await db.execute({
+        sql: `SELECT images.id, images.original_name, images.status, images.created_at, images.processed_at
+              FROM ${from} WHERE ${where.join(' AND ')} ORDER BY images.created_at DESC, images.id DESC LIMIT ?`,
+        args: [...args, limit + 1],
+      });
       const items = rs.rows.slice(0, limit).map(toListItem);
       const last = items[items.length - 1];
       return { items, next: rs.rows.length > limit && last ? { createdAt: last.createdAt, id: last.id } : null };

@@ -1,5 +1,6 @@
 import type { Client, Transaction } from '@libsql/client';
 import { API_KEYS_STATEMENTS } from './api-keys-schema.ts';
+import { migrateSearchIndex } from './search-schema.ts';
 
 // Idempotent DDL, run at every cold start: cheap (IF NOT EXISTS) and it keeps a
 // fresh libSQL server or file usable without a separate migration step.
@@ -175,6 +176,8 @@ export async function migrate(client: Client): Promise<void> {
     }
     for (const statement of ADDED_INDEXES) await tx.execute(statement);
     await widenStatusCheck(tx);
+    // After the rebuild, so the index's backfill reads the table in its final form.
+    await migrateSearchIndex(tx);
     await tx.commit();
   } finally {
     tx.close();

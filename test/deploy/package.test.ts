@@ -38,6 +38,9 @@ const FUNCTIONS = {
   processImages: 'process-images',
   handleDeadLetters: 'handle-dead-letters',
   sweepImages: 'sweep-images',
+  deleteImage: 'delete-image',
+  getOpenapi: 'get-openapi',
+  getGallery: 'get-gallery',
 } as const;
 type FunctionName = keyof typeof FUNCTIONS;
 const FUNCTION_NAMES = Object.keys(FUNCTIONS) as FunctionName[];
@@ -79,6 +82,10 @@ const EXPECTED_PERMISSIONS: Record<FunctionName, string[]> = {
     'sqs:ChangeMessageVisibility@dlq',
   ],
   sweepImages: [...LOGS('sweepImages'), 'sqs:SendMessage@queue', 's3:GetObject@uploads'],
+  deleteImage: [...LOGS('deleteImage'), 's3:DeleteObject@originals', 's3:DeleteObject@uploads', 's3:DeleteObject@thumbnails'],
+  // The OpenAPI document and the gallery page open no database: their logs only.
+  getOpenapi: ['logs:CreateLogStream@logs:getOpenapi', 'logs:PutLogEvents@logs:getOpenapi'],
+  getGallery: ['logs:CreateLogStream@logs:getGallery', 'logs:PutLogEvents@logs:getGallery'],
 };
 
 /** The AWS SDK v3 clients the Lambda runtime ships that the functions use: serverless.yml's esbuild `exclude`. */
@@ -387,16 +394,21 @@ describe('serverless package --stage dev: the CloudFormation template', () => {
       .map((r) => String(record(r.Properties, 'route').RouteKey))
       .sort();
     assert.deepEqual(routes, [
+      'DELETE /api/images/{id}',
+      'GET /',
       'GET /api/images',
       'GET /api/images/{id}',
       'GET /api/images/{id}/thumbnails/{size}',
+      'GET /api/openapi.json',
       'GET /api/stats',
+      'GET /gallery/{asset}',
       'POST /api/images',
       'POST /api/images/{id}/reprocess',
       'POST /api/uploads',
     ]);
+    // One per function: the gallery's two routes share one.
     const integrations = Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::ApiGatewayV2::Integration');
-    assert.equal(integrations.length, 7);
+    assert.equal(integrations.length, 10);
     for (const [id, r] of integrations) {
       const p = record(r.Properties, id);
       assert.equal(p.IntegrationType, 'AWS_PROXY');
@@ -724,17 +736,18 @@ describe('serverless package --stage dev with AUTH_MODE=jwt and CORS_ALLOWED_ORI
     jwtTemplate = readJson<Template>(join(workspace.dir, '.serverless', 'cloudformation-template-update-stack.json'));
   });
 
-  test('API Gateway JWT authorizer with the issuer and audience, on every route but the thumbnail one (signed links carry no token)', () => {
+  test('API Gateway JWT authorizer with the issuer and audience, on every route but the thumbnail one (signed links carry no token) and the open ones (gallery, OpenAPI document)', () => {
     const authorizer = record(jwtTemplate.Resources.HttpApiAuthorizerOidc?.Properties, 'authorizer');
     assert.equal(authorizer.AuthorizerType, 'JWT');
     assert.deepEqual(authorizer.IdentitySource, ['$request.header.Authorization']);
     assert.deepEqual(authorizer.JwtConfiguration, { Audience: ['images-api'], Issuer: 'https://id.example.com/' });
     const routes = Object.values(jwtTemplate.Resources).filter((r) => r.Type === 'AWS::ApiGatewayV2::Route').map((r) => record(r.Properties, 'route'));
-    assert.equal(routes.length, 7);
+    assert.equal(routes.length, 11);
+    const open = new Set(['GET /api/images/{id}/thumbnails/{size}', 'GET /api/openapi.json', 'GET /', 'GET /gallery/{asset}']);
     for (const route of routes) {
-      const thumbnail = String(route.RouteKey).endsWith('/thumbnails/{size}');
-      assert.equal(route.AuthorizationType, thumbnail ? undefined : 'JWT', String(route.RouteKey));
-      if (!thumbnail) assert.deepEqual(route.AuthorizerId, { Ref: 'HttpApiAuthorizerOidc' });
+      const isOpen = open.has(String(route.RouteKey));
+      assert.equal(route.AuthorizationType, isOpen ? undefined : 'JWT', String(route.RouteKey));
+      if (!isOpen) assert.deepEqual(route.AuthorizerId, { Ref: 'HttpApiAuthorizerOidc' });
     }
     for (const fn of FUNCTION_NAMES) assert.equal(environmentOf(jwtTemplate, fn).AUTH_MODE, 'jwt', fn);
   });
@@ -742,7 +755,7 @@ describe('serverless package --stage dev with AUTH_MODE=jwt and CORS_ALLOWED_ORI
   test('CORS: exactly the listed origins; the headers a browser client sends (Authorization, X-Api-Key, Idempotency-Key)', () => {
     const cors = record(record(jwtTemplate.Resources.HttpApi?.Properties, 'api').CorsConfiguration, 'CorsConfiguration');
     assert.deepEqual(cors.AllowOrigins, ORIGINS);
-    assert.deepEqual(cors.AllowMethods, ['GET', 'POST', 'OPTIONS']);
+    assert.deepEqual(cors.AllowMethods, ['GET', 'POST', 'DELETE', 'OPTIONS']);
     for (const header of ['Content-Type', 'Authorization', 'X-Api-Key', 'Idempotency-Key']) assert.ok(list(cors.AllowHeaders).includes(header), header);
   });
 

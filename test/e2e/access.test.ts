@@ -100,6 +100,7 @@ describe('AUTH_MODE=api-key through the local stack', { timeout: 300_000 }, () =
         ['GET', `/api/images/${someId}/thumbnails/small${query}`, undefined],
         ['GET', `/api/stats${query}`, undefined],
         ['POST', `/api/images/${someId}/reprocess${query}`, undefined],
+        ['DELETE', `/api/images/${someId}${query}`, undefined],
       ];
       for (const [method, path, body] of routes) {
         const res = await call(method, path, headers, body);
@@ -153,7 +154,7 @@ describe('AUTH_MODE=api-key through the local stack', { timeout: 300_000 }, () =
     assert.equal(res.headers.get('content-type'), 'image/jpeg');
     assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
     assert.equal(res.headers.get('content-disposition'), `inline; filename="${first}-small.jpg"`);
-    assert.match(res.headers.get('cache-control') ?? '', /^private/);
+    assert.equal(res.headers.get('cache-control'), 'private, max-age=31536000, immutable');
 
     const forOther = new URL(signed.href.replace(first, second));
     const otherSize = new URL(signed.href.replace('/small?', '/medium?'));
@@ -169,6 +170,29 @@ describe('AUTH_MODE=api-key through the local stack', { timeout: 300_000 }, () =
     await sleep(Math.max(0, expires * 1000 - Date.now()) + 300);
     const expired = await call('GET', `${signed.pathname}${signed.search}`);
     assert.equal(expired.status, 401, 'the link expired');
+  });
+
+  test('the gallery page, its files and the OpenAPI document open without a key; the document says which routes want one', async () => {
+    const page = await call('GET', '/');
+    assert.equal(page.status, 200);
+    const html = (page.body as Buffer).toString('utf8');
+    for (const [, file] of html.matchAll(/(?:src|href)="(gallery\/[^"]+)"/g)) assert.equal((await call('GET', `/${file}`)).status, 200, file);
+    const document = await call('GET', '/api/openapi.json');
+    assert.equal(document.status, 200);
+    const paths = (document.body as { paths: Record<string, Record<string, { security: unknown[] }>> }).paths;
+    assert.deepEqual(paths['/api/images']?.post?.security, [{ bearerAuth: [] }, { apiKeyHeader: [] }]);
+    assert.deepEqual(paths['/api/images']?.get?.security, [{ bearerAuth: [] }, { apiKeyHeader: [] }]);
+    assert.deepEqual(paths['/']?.get?.security, []);
+  });
+
+  test('DELETE with the key: the image and its count go', async () => {
+    const [, second = ''] = ids;
+    const total = (await call('GET', '/api/stats', bearer(key))).body as Envelope<{ total: number }>;
+    const res = await call('DELETE', `/api/images/${second}`, bearer(key));
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.equal((await call('GET', `/api/images/${second}`, bearer(key))).status, 404);
+    const after = (await call('GET', '/api/stats', bearer(key))).body as Envelope<{ total: number }>;
+    assert.equal(after.data.total, total.data.total - 1);
   });
 
   test('npm run api-key -- revoke: the key is refused from the next request on', async () => {

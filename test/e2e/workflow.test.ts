@@ -15,6 +15,8 @@ import sharp from 'sharp';
 import { stageNames } from '../../local/resources.ts';
 import { startFakeCaptionServer } from '../support/fake-caption-server.ts';
 import type { FakeCaptionServer } from '../support/fake-caption-server.ts';
+import { createResponseValidator } from '../support/openapi-responses.ts';
+import type { ResponseValidator } from '../support/openapi-responses.ts';
 import { SAMPLE_IMAGES_DIR } from '../support/sample-images.ts';
 import { startStack } from '../support/stack.ts';
 import type { RunningStack } from '../support/stack.ts';
@@ -23,16 +25,19 @@ import type { Envelope, ImageDetail } from '../support/api-types.ts';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const PHOTOS = ['cameras/Canon_40D.jpg', 'orientation/portrait_6.jpg', 'gps/DSCN0010.jpg', 'mobile/jolla.jpg'];
 
+/** The stack's OpenAPI document: every answer below is checked against it. */
+let api: ResponseValidator;
+
 async function getJson<T>(url: string): Promise<{ status: number; body: Envelope<T> }> {
-  const res = await fetch(url);
-  return { status: res.status, body: (await res.json()) as Envelope<T> };
+  const { status, body } = await api.fetch<Envelope<T>>(url);
+  return { status, body };
 }
 
 async function upload(apiUrl: string, name: string, bytes: Uint8Array, type = 'application/octet-stream'): Promise<{ status: number; body: Envelope<ImageDetail> }> {
   const form = new FormData();
   form.append('file', new Blob([bytes], { type }), name);
-  const res = await fetch(`${apiUrl}/api/images`, { method: 'POST', body: form });
-  return { status: res.status, body: (await res.json()) as Envelope<ImageDetail> };
+  const { status, body } = await api.fetch<Envelope<ImageDetail>>(`${apiUrl}/api/images`, { method: 'POST', body: form });
+  return { status, body };
 }
 
 async function waitForFinal(apiUrl: string, id: string, timeoutMs = 60_000): Promise<ImageDetail> {
@@ -57,6 +62,7 @@ describe('workflow over the local stack', { timeout: 600_000 }, () => {
     captions = await startFakeCaptionServer({ text: 'a photo taken with a camera' });
     stack = await startStack({ dataDir, env: { CAPTION_ENDPOINT_URL: captions.url, CAPTION_TIMEOUT_MS: '2000', CAPTION_RETRY_DELAY_SECONDS: '1' } });
     s3 = new S3Client({ region: 'us-east-1', endpoint: stack.emulatorUrl, forcePathStyle: true, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+    api = createResponseValidator((await (await fetch(`${stack.apiUrl}/api/openapi.json`)).json()) as Record<string, unknown>);
   });
 
   after(async () => {
@@ -126,10 +132,9 @@ describe('workflow over the local stack', { timeout: 600_000 }, () => {
       assert.equal(typeof detail.exif === 'string' || detail.exif === null, true);
 
       for (const [size, edge] of [['small', 128], ['medium', 512]] as const) {
-        const res = await fetch(detail.thumbnails[size]);
+        const { res, body: bytes } = await api.fetch<Buffer>(detail.thumbnails[size]);
         assert.equal(res.status, 200);
         assert.equal(res.headers.get('content-type'), 'image/jpeg');
-        const bytes = Buffer.from(await res.arrayBuffer());
         const meta = await sharp(bytes).metadata();
         assert.equal(meta.format, 'jpeg');
         assert.equal(Math.max(meta.width, meta.height), Math.min(edge, Math.max(displayed.width, displayed.height)));
@@ -193,10 +198,10 @@ describe('workflow over the local stack', { timeout: 600_000 }, () => {
     assert.equal(badSize.body.status, 'error');
     const form = new FormData();
     form.append('other', 'x');
-    const noFile = await fetch(`${stack.apiUrl}/api/images`, { method: 'POST', body: form });
+    const noFile = await api.fetch<Envelope<null>>(`${stack.apiUrl}/api/images`, { method: 'POST', body: form });
     assert.equal(noFile.status, 400);
-    assert.equal(((await noFile.json()) as Envelope<null>).status, 'error');
-    const notMultipart = await fetch(`${stack.apiUrl}/api/images`, { method: 'POST', body: 'hello', headers: { 'content-type': 'text/plain' } });
+    assert.equal(noFile.body.status, 'error');
+    const notMultipart = await api.fetch(`${stack.apiUrl}/api/images`, { method: 'POST', body: 'hello', headers: { 'content-type': 'text/plain' } });
     assert.equal(notMultipart.status, 400);
   });
 
@@ -228,8 +233,15 @@ describe('workflow over the local stack', { timeout: 600_000 }, () => {
     stack = await startStack({ dataDir, env: { CAPTION_ENDPOINT_URL: captions.url } });
     const { body } = await getJson<ImageDetail[]>(`${stack.apiUrl}/api/images`);
     for (const entry of uploaded.values()) assert.ok(body.data.some((item) => item.image_id === entry.id), entry.name);
-    const thumb = await fetch(`${stack.apiUrl}/api/images/${uploaded.get('test.jpg')!.id}/thumbnails/medium`);
+    const thumb = await api.fetch(`${stack.apiUrl}/api/images/${uploaded.get('test.jpg')!.id}/thumbnails/medium`);
     assert.equal(thumb.status, 200);
+  });
+
+  test('every answer above matched the OpenAPI document the stack serves', () => {
+    const checked = [...api.checked.keys()];
+    for (const route of ['POST /api/images 202', 'POST /api/images 415', 'POST /api/images 400', 'GET /api/images 200', 'GET /api/images/{id} 200', 'GET /api/images/{id} 404', 'GET /api/images/{id}/thumbnails/{size} 200', 'GET /api/images/{id}/thumbnails/{size} 400', 'GET /api/stats 200']) {
+      assert.ok(checked.includes(route), `${route} (checked: ${checked.join(', ')})`);
+    }
   });
 });
 

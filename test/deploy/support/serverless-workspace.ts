@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PROJECT_ROOT } from '../../../local/resources.ts';
 
-const COPIED = ['functions', 'lib', 'deploy', 'serverless.yml', 'resources.json', 'package.json', 'package-lock.json', 'tsconfig.json'];
+const COPIED = ['functions', 'lib', 'web', 'deploy', 'serverless.yml', 'resources.json', 'package.json', 'package-lock.json', 'tsconfig.json'];
 
 export interface Workspace {
   dir: string;

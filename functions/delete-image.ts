@@ -1,0 +1,15 @@
+// DELETE /api/images/{id}
+import { deleteImage } from '../lib/delete-image.ts';
+import { lambdaRuntime } from '../lib/deps.ts';
+import { httpHandler, jsonResponse } from '../lib/http.ts';
+import { toDeleted } from '../lib/presenters.ts';
+
+const { logger, deps, access } = lambdaRuntime('delete-image');
+
+export const handler = httpHandler(
+  async (event) => {
+    const { images, storage } = await deps();
+    return jsonResponse(toDeleted(await deleteImage({ images, storage, logger }, event.pathParameters?.id ?? '')));
+  },
+  { logger: () => logger, access: { route: 'write', get: access } },
+);

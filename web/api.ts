@@ -1,0 +1,143 @@
+// The API as the page uses it: relative URLs (the page is served at the API's
+// root, under a stage prefix too), the key from the browser's storage as a
+// header, the envelope unwrapped into data or an Error with the API's message.
+
+export interface ThumbnailUrls {
+  small: string;
+  medium: string;
+}
+
+export interface ImageSummary {
+  image_id: string;
+  original_name: string;
+  status: string;
+  created_at: string;
+  processed_at: string | null;
+  thumbnails: ThumbnailUrls;
+}
+
+export interface ImageDetail extends ImageSummary {
+  metadata: { width: number; height: number; format: string; size_bytes: number } | null;
+  caption: string | null;
+  caption_status: string;
+  exif: string | null;
+  processing_time_ms: number | null;
+  error: string | null;
+}
+
+export interface Stats {
+  total: number;
+  success: number;
+  failed: number;
+  success_rate: number;
+  failure_rate: number;
+  avg_processing_time_ms: number;
+}
+
+interface Envelope<T> {
+  status: string;
+  data: T | null;
+  error: string | null;
+}
+
+const KEY_STORAGE = 'imageprocessingapi.apiKey';
+
+export class ApiError extends Error {
+  /** The HTTP status; 0 when the API could not be reached. */
+  readonly status: number;
+  constructor(message: string, status: number) {
+    super(message);
+    this.status = status;
+  }
+}
+
+export function storedKey(): string {
+  try {
+    return localStorage.getItem(KEY_STORAGE) ?? '';
+  } catch {
+    return '';
+  }
+}
+
+export function storeKey(key: string): void {
+  try {
+    if (key === '') localStorage.removeItem(KEY_STORAGE);
+    else localStorage.setItem(KEY_STORAGE, key);
+  } catch {
+    // Storage refused (private mode): the key lasts until the page is closed.
+  }
+  sessionKey = key;
+}
+
+let sessionKey = storedKey();
+
+function authHeaders(): Record<string, string> {
+  return sessionKey === '' ? {} : { authorization: `Bearer ${sessionKey}` };
+}
+
+function unwrap<T>(status: number, text: string): T {
+  let body: Envelope<T> | undefined;
+  try {
+    body = JSON.parse(text) as Envelope<T>;
+  } catch {
+    throw new ApiError(`The server answered ${status} without the expected JSON.`, status);
+  }
+  if (status >= 400 || body.status === 'error' || body.data === null) throw new ApiError(body.error ?? `The server answered ${status}.`, status);
+  return body.data;
+}
+
+async function request<T>(method: string, path: string): Promise<{ data: T; headers: Headers }> {
+  let res: Response;
+  try {
+    res = await fetch(path, { method, headers: { accept: 'application/json', ...authHeaders() } });
+  } catch {
+    throw new ApiError('The API cannot be reached. Check the connection.', 0);
+  }
+  return { data: unwrap<T>(res.status, await res.text()), headers: res.headers };
+}
+
+export interface ListFilter {
+  status: string;
+  q: string;
+}
+
+export async function listImages(filter: ListFilter, cursor: string | null, limit: number): Promise<{ items: ImageSummary[]; next: string | null }> {
+  const params = new URLSearchParams({ limit: String(limit) });
+  if (filter.status !== '') params.set('status', filter.status);
+  if (filter.q.trim() !== '') params.set('q', filter.q.trim());
+  if (cursor !== null) params.set('cursor', cursor);
+  const { data, headers } = await request<ImageSummary[]>('GET', `api/images?${params}`);
+  return { items: data, next: headers.get('x-next-cursor') };
+}
+
+export const getImage = async (id: string): Promise<ImageDetail> => (await request<ImageDetail>('GET', `api/images/${encodeURIComponent(id)}`)).data;
+export const getStats = async (): Promise<Stats> => (await request<Stats>('GET', 'api/stats')).data;
+export const deleteImage = async (id: string): Promise<void> => {
+  await request<unknown>('DELETE', `api/images/${encodeURIComponent(id)}`);
+};
+
+/**
+ * POST /api/images with the file, reporting the bytes sent: XMLHttpRequest,
+ * since fetch() tells nothing of an upload's progress.
+ */
+export function uploadImage(file: File, onProgress: (fraction: number) => void): Promise<ImageSummary> {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open('POST', 'api/images');
+    for (const [name, value] of Object.entries(authHeaders())) xhr.setRequestHeader(name, value);
+    xhr.upload.addEventListener('progress', (event) => {
+      if (event.lengthComputable) onProgress(event.loaded / event.total);
+    });
+    xhr.addEventListener('load', () => {
+      try {
+        resolve(unwrap<ImageSummary>(xhr.status, xhr.responseText));
+      } catch (error) {
+        reject(error);
+      }
+    });
+    xhr.addEventListener('error', () => reject(new ApiError('The upload was cut off. Check the connection and try again.', 0)));
+    const form = new FormData();
+    form.append('file', file, file.name);
+    xhr.send(form);
+  });
+}
