@@ -2,7 +2,7 @@
 import type { ImageListItem, ImageRecord, ImagesRepository, ImageStats, ImageStatus, ListCursor } from './db/images-repository.ts';
 import { BadRequestError, ImageNotFoundError, ThumbnailNotReadyError } from './errors.ts';
 import type { ThumbnailSize } from './images/thumbnail-sizes.ts';
-import { isImageId } from './queue.ts';
+import { isImageId } from './image-id.ts';
 import type { ImageStorage } from './storage.ts';
 import { searchMatchExpression } from './db/search-schema.ts';
 
