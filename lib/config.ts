@@ -149,6 +149,12 @@ export function loadDatabaseToolConfig(env: Env, defaultDatabaseUrl: string): { 
   return { databaseUrl: optional(env, 'LIBSQL_URL') ?? defaultDatabaseUrl, databaseAuthToken: optional(env, 'LIBSQL_AUTH_TOKEN') };
 }
 
+/** The command-line client (cli/): which API, with which key, unless its flags say otherwise. */
+export function loadCliConfig(env: Env): { apiUrl: string | undefined; apiKey: string | undefined } {
+  // The flag or the environment: a key in a flag shows in `ps` and in the shell's history.
+  return { apiUrl: optional(env, 'IMAGEPROCESSINGAPI_URL'), apiKey: optional(env, 'IMAGEPROCESSINGAPI_KEY') };
+}
+
 let cached: Config | undefined;
 
 /** The process's configuration, validated on first use (cold start). */
