@@ -1,14 +1,12 @@
 // GET / and GET /gallery/{asset}: the gallery page and its files.
 import page from 'virtual:gallery-page';
-import { createDatabaseDeps, lambdaRuntime } from '../lib/runtime.ts';
-import { directUploadOrigins, galleryResponse } from '../lib/gallery.ts';
+import { lambdaRuntime } from '../lib/deps.ts';
+import { galleryResponse } from '../lib/gallery.ts';
 import { httpHandler } from '../lib/http.ts';
 
-// The database is never opened: the page is public (lib/http.ts skips the access check).
-const { config, logger, access } = lambdaRuntime('get-gallery', createDatabaseDeps);
-const uploadOrigins = directUploadOrigins(config);
+const { logger, access } = lambdaRuntime('get-gallery');
 
-export const handler = httpHandler(async (event) => galleryResponse(page, event.pathParameters?.asset, { uploadOrigins }), {
+export const handler = httpHandler(async (event) => galleryResponse(page, event.pathParameters?.asset), {
   logger: () => logger,
   access: { route: 'public', get: access },
 });

@@ -1,10 +1,9 @@
 // GET /api/openapi.json
-import { createDatabaseDeps, lambdaRuntime } from '../lib/runtime.ts';
+import { lambdaRuntime } from '../lib/deps.ts';
 import { httpHandler, requestBaseUrl } from '../lib/http.ts';
 import { openApiDocument } from '../lib/openapi.ts';
 
-// The database is never opened: the document is public (lib/http.ts skips the access check).
-const { config, logger, access } = lambdaRuntime('get-openapi', createDatabaseDeps);
+const { config, logger, access } = lambdaRuntime('get-openapi');
 
 export const handler = httpHandler(
   async (event) => {

@@ -69,7 +69,15 @@ export interface EmulatorInit {
 export function emulatorInit(names: StageNames, options: { region: string; visibilityTimeoutSeconds?: number }): EmulatorInit {
   return {
     queues: [
-      { name: names.deadLetterQueue, attributes: { MessageRetentionPeriod: String(RESOURCES.deadLetterRetentionSeconds) } },
+      {
+        name: names.deadLetterQueue,
+        attributes: {
+          MessageRetentionPeriod: String(RESOURCES.deadLetterRetentionSeconds),
+          // The tests' short visibility timeout applies here too, so a dead letter that met an
+          // outage is settled again within seconds; otherwise SQS's default (30 s), as on AWS.
+          ...(options.visibilityTimeoutSeconds === undefined ? {} : { VisibilityTimeout: String(options.visibilityTimeoutSeconds) }),
+        },
+      },
       {
         name: names.queue,
         attributes: {
