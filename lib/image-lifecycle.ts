@@ -9,7 +9,8 @@
 //   queued      accepted; waiting for a delivery of its job message
 //   processing  a delivery holds the row's lease and is doing the work
 //   success     thumbnails, metadata, EXIF stored (the caption has states of its own)
-//   failed      with `error`, a sentence for people, and `failure_kind`:
+//   failed      with `error`, a sentence for people (the raw error text goes to the log and to
+//               `error_detail`, which the API never serves), and `failure_kind`:
 //               permanent  the image itself can never succeed (corrupt, too large, original gone)
 //               transient  a service was unavailable for longer than the deliveries lasted;
 //                          `npm run redrive` or POST /api/images/{id}/reprocess runs it again
@@ -108,7 +109,10 @@ export type ClaimResult =
   | { outcome: 'missing' };
 
 export interface Failure {
+  /** The sentence people see. */
   reason: string;
+  /** The raw error text, kept for operators and never served. */
+  detail?: string | null;
   kind: FailureKind;
   processingTimeMs: number | null;
 }
@@ -210,8 +214,9 @@ export function createImageLifecycle(images: ImagesRepository, options: Lifecycl
     async settleDeadLetter(id, generation, deliveries) {
       const seen = await images.find(id);
       if (!seen) return 'nothing-to-do';
-      const reason = transientFailureReason(id, `Processing failed after ${deliveries} attempts`, seen.error ?? 'the processor did not finish (crash or timeout)');
-      if (await images.failDeadLettered(id, generation ?? null, reason, now())) return 'failed';
+      const detail = seen.errorDetail ?? 'the processor did not finish (crash or timeout)';
+      const reason = transientFailureReason(id, `Processing failed after ${deliveries} attempts`, seen.errorDetail);
+      if (await images.failDeadLettered(id, generation ?? null, reason, detail, now())) return 'failed';
       const row = await images.find(id);
       const leased = row !== null && row.status === 'processing' && (generation === undefined || generation === row.generation);
       return leased ? 'leased' : 'nothing-to-do';
@@ -226,7 +231,8 @@ export function createImageLifecycle(images: ImagesRepository, options: Lifecycl
     failAbandoned: (row, staleSeconds, leaseExpiredBefore) =>
       images.failAbandoned(
         row.id,
-        transientFailureReason(row.id, `Processing did not finish within ${staleSeconds} s`, row.error),
+        transientFailureReason(row.id, `Processing did not finish within ${staleSeconds} s`, row.errorDetail),
+        row.errorDetail,
         leaseExpiredBefore.toISOString(),
         now(),
       ),
@@ -234,10 +240,19 @@ export function createImageLifecycle(images: ImagesRepository, options: Lifecycl
 }
 
 /**
- * The public `error` of a row failed by an outage: what happened, the last
- * error seen, and what a person can do about it.
+ * The public `error` of a row failed by an outage: what happened, which kind
+ * of service was down, and what a person can do about it. A stable sentence:
+ * the raw error (host names, ARNs, SQL) goes to the log and `error_detail`.
  */
 export function transientFailureReason(id: string, what: string, lastError: string | null): string {
-  const detail = lastError ? `: ${lastError.replace(/[.\s]+$/, '')}` : '';
-  return `${what}${detail}. A service was unavailable; the image itself may be fine. Run it again with POST /api/images/${id}/reprocess.`;
+  const cause = lastError === null ? 'the processor stopped before it finished (a crash or a timeout)' : `${unavailableService(lastError)} was unavailable`;
+  return `${what}: ${cause}. The image itself may be fine; run it again with POST /api/images/${id}/reprocess.`;
+}
+
+/** Which service an error's text points at, in words for people. */
+function unavailableService(lastError: string): string {
+  if (/SQLITE_|libsql|database/i.test(lastError)) return 'the database';
+  if (/\bS3\b|bucket|NoSuchKey|\/originals\/|\/thumbnails\//i.test(lastError)) return 'storage';
+  if (/\bSQS\b|queue/i.test(lastError)) return 'the job queue';
+  return 'a service it depends on (storage, the job queue or the database)';
 }

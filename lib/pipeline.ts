@@ -139,8 +139,12 @@ export async function processImage(deps: PipelineDeps, imageId: string, delivery
     if (error instanceof PermanentProcessingError || lastDelivery) {
       const failure =
         error instanceof PermanentProcessingError
-          ? { reason: error.message, kind: 'permanent' as const }
-          : { reason: transientFailureReason(imageId, `Processing failed after ${delivery.receiveCount} attempts`, errorMessage(error)), kind: 'transient' as const };
+          ? { reason: error.message, detail: error.cause === undefined ? null : errorMessage(error.cause), kind: 'permanent' as const }
+          : {
+              reason: transientFailureReason(imageId, `Processing failed after ${delivery.receiveCount} attempts`, errorMessage(error)),
+              detail: errorMessage(error),
+              kind: 'transient' as const,
+            };
       if (!(await deps.lifecycle.fail(imageId, token, { ...failure, processingTimeMs: elapsed() }))) {
         log.warn({ err: error }, 'lease lost before the failure was recorded (another delivery took over)');
         return 'skipped';

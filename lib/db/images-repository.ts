@@ -26,7 +26,10 @@ export interface ImageRecord {
   captionError: string | null;
   captionAttempts: number;
   processingTimeMs: number | null;
+  /** The sentence people see (served). */
   error: string | null;
+  /** The raw text of the last error: never served (see lib/image-lifecycle.ts). */
+  errorDetail: string | null;
   failureKind: FailureKind | null;
   attempts: number;
   updatedAt: string;
@@ -157,7 +160,7 @@ export interface ImagesRepository {
   confirmJobSent(id: string, generation: number, now: string): Promise<boolean>;
   claimJob(id: string, lease: Lease, now: string): Promise<ImageRecord | null>;
   finishSuccess(id: string, leaseToken: string, result: ProcessedImage): Promise<boolean>;
-  finishFailed(id: string, leaseToken: string, failure: { reason: string; kind: FailureKind; processingTimeMs: number | null; now: string }): Promise<boolean>;
+  finishFailed(id: string, leaseToken: string, failure: { reason: string; detail?: string | null; kind: FailureKind; processingTimeMs: number | null; now: string }): Promise<boolean>;
   releaseJob(id: string, leaseToken: string, lastError: string, now: string): Promise<boolean>;
   requeueFailed(id: string, kinds: FailureKind[], now: string): Promise<ImageRecord | null>;
   claimCaption(id: string, lease: Lease, now: string): Promise<ImageRecord | null>;
@@ -165,8 +168,8 @@ export interface ImagesRepository {
   releaseCaption(id: string, leaseToken: string, now: string): Promise<boolean>;
   confirmCaptionJobSent(id: string, now: string): Promise<boolean>;
   giveUpCaption(id: string, reason: string, now: string): Promise<boolean>;
-  failDeadLettered(id: string, generation: number | null, reason: string, now: string): Promise<boolean>;
-  failAbandoned(id: string, reason: string, leaseExpiredBefore: string, now: string): Promise<boolean>;
+  failDeadLettered(id: string, generation: number | null, reason: string, detail: string | null, now: string): Promise<boolean>;
+  failAbandoned(id: string, reason: string, detail: string | null, leaseExpiredBefore: string, now: string): Promise<boolean>;
 
   // Look-ups of the sweeper and the redrive
   /** `queued` rows whose job message SQS never confirmed, waiting since before `before`. */
@@ -303,7 +306,7 @@ export function createImagesRepository(db: Client): ImagesRepository {
 
     finishSuccess: (id, token, r) =>
       changed(
-        `UPDATE images SET status = 'success', error = NULL, failure_kind = NULL, width = ?, height = ?, format = ?, exif = ?,
+        `UPDATE images SET status = 'success', error = NULL, error_detail = NULL, failure_kind = NULL, width = ?, height = ?, format = ?, exif = ?,
                 caption = ?, caption_status = ?, caption_error = ?, caption_attempts = ?, caption_job_sent_at = NULL,
                 processing_time_ms = ?, processed_at = ?, updated_at = ?, ${CLEAR_LEASE}
          WHERE id = ? AND status = 'processing' AND lease_token = ?`,
@@ -312,21 +315,21 @@ export function createImagesRepository(db: Client): ImagesRepository {
 
     finishFailed: (id, token, f) =>
       changed(
-        `UPDATE images SET status = 'failed', error = ?, failure_kind = ?, processing_time_ms = ?, processed_at = ?, updated_at = ?, ${CLEAR_LEASE}
+        `UPDATE images SET status = 'failed', error = ?, error_detail = ?, failure_kind = ?, processing_time_ms = ?, processed_at = ?, updated_at = ?, ${CLEAR_LEASE}
          WHERE id = ? AND status = 'processing' AND lease_token = ?`,
-        [f.reason, f.kind, f.processingTimeMs, f.now, f.now, id, token],
+        [f.reason, f.detail ?? null, f.kind, f.processingTimeMs, f.now, f.now, id, token],
       ),
 
     releaseJob: (id, token, lastError, now) =>
       changed(
-        `UPDATE images SET status = 'queued', error = ?, updated_at = ?, ${CLEAR_LEASE}
+        `UPDATE images SET status = 'queued', error_detail = ?, updated_at = ?, ${CLEAR_LEASE}
          WHERE id = ? AND status = 'processing' AND lease_token = ?`,
         [lastError, now, id, token],
       ),
 
     requeueFailed: (id, kinds, now) =>
       one(
-        `UPDATE images SET status = 'queued', generation = generation + 1, job_sent_at = NULL, error = NULL, failure_kind = NULL,
+        `UPDATE images SET status = 'queued', generation = generation + 1, job_sent_at = NULL, error = NULL, error_detail = NULL, failure_kind = NULL,
                 processing_time_ms = NULL, processed_at = NULL, updated_at = ?, ${CLEAR_LEASE}
          WHERE id = ? AND status = 'failed' AND failure_kind IN (${kinds.map(() => '?').join(', ')})
          RETURNING *`,
@@ -367,21 +370,21 @@ export function createImagesRepository(db: Client): ImagesRepository {
         [reason, now, id, now],
       ),
 
-    failDeadLettered: (id, generation, reason, now) =>
+    failDeadLettered: (id, generation, reason, detail, now) =>
       changed(
-        `UPDATE images SET status = 'failed', error = ?, failure_kind = 'transient', processed_at = ?, updated_at = ?, ${CLEAR_LEASE}
+        `UPDATE images SET status = 'failed', error = ?, error_detail = ?, failure_kind = 'transient', processed_at = ?, updated_at = ?, ${CLEAR_LEASE}
          WHERE id = ? AND (? IS NULL OR generation = ?)
            AND (status = 'queued' OR (status = 'processing' AND (lease_token IS NULL OR lease_expires_at <= ?)))`,
-        [reason, now, now, id, generation, generation, now],
+        [reason, detail, now, now, id, generation, generation, now],
       ),
 
-    failAbandoned: (id, reason, leaseExpiredBefore, now) =>
+    failAbandoned: (id, reason, detail, leaseExpiredBefore, now) =>
       // Evaluated when the row is written, not when it was found: a delivery
       // that claimed the row a moment ago holds a fresh lease and is left alone.
       changed(
-        `UPDATE images SET status = 'failed', error = ?, failure_kind = 'transient', processed_at = ?, updated_at = ?, ${CLEAR_LEASE}
+        `UPDATE images SET status = 'failed', error = ?, error_detail = ?, failure_kind = 'transient', processed_at = ?, updated_at = ?, ${CLEAR_LEASE}
          WHERE id = ? AND status = 'processing' AND coalesce(lease_expires_at, updated_at) < ?`,
-        [reason, now, now, id, leaseExpiredBefore],
+        [reason, detail, now, now, id, leaseExpiredBefore],
       ),
 
     // ---- Look-ups of the sweeper and the redrive ---------------------------
@@ -524,6 +527,7 @@ function toRecord(row: Row): ImageRecord {
     captionAttempts: Number(row.caption_attempts ?? 0),
     processingTimeMs: nullableNumber(row.processing_time_ms),
     error: nullableString(row.error),
+    errorDetail: nullableString(row.error_detail),
     failureKind: nullableString(row.failure_kind) as FailureKind | null,
     attempts: Number(row.attempts),
     updatedAt: String(row.updated_at),

@@ -140,6 +140,17 @@ const ADDED_COLUMNS: Array<{ name: string; definition: string; backfill?: string
   { name: 'caption_job_sent_at', definition: 'TEXT' },
   // When a direct upload's presigned POST expires (NULL for uploads through the API).
   { name: 'upload_expires_at', definition: 'TEXT' },
+  // The raw text of the last error (service messages, hosts, ARNs): for the
+  // log and the operator, never served. `error` keeps the sentence for people.
+  // Rows an earlier version failed for a transient cause carried the raw text
+  // in `error`: it moves here and `error` gets the sentence.
+  {
+    name: 'error_detail',
+    definition: 'TEXT',
+    backfill: `UPDATE images SET error_detail = error,
+                 error = 'Processing failed: a service it depends on was unavailable. The image itself may be fine; run it again with POST /api/images/' || id || '/reprocess.'
+               WHERE status = 'failed' AND failure_kind = 'transient'`,
+  },
 ];
 
 /** Indexes over the added columns, created once they exist. */

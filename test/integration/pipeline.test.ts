@@ -129,7 +129,8 @@ describe('pipeline against the emulator and a libSQL file', () => {
     const during = await t.images.find(id);
     assert.equal(during?.status, 'queued');
     assert.equal(during?.leaseToken, null, 'the lease is released for the next delivery');
-    assert.ok(during?.error);
+    assert.ok(during?.errorDetail, 'the raw error is kept for the operator');
+    assert.equal(during?.error, null, 'nothing of it is served while the image waits for its next delivery');
     assert.equal(await processImage(broken, id, LAST), 'failed');
     const failed = await t.images.find(id);
     assert.match(failed?.error ?? '', /^Processing failed after 3 attempts: .*POST \/api\/images\/[0-9a-f-]+\/reprocess/);
@@ -209,7 +210,10 @@ describe('pipeline against the emulator and a libSQL file', () => {
     const row = await t.images.find(id);
     assert.equal(row?.status, 'failed');
     assert.equal(row?.failureKind, 'transient');
-    assert.match(row?.error ?? '', /^Processing failed after 3 attempts: connect ECONNREFUSED\. /);
+    // People get a sentence; the raw error stays in error_detail, which is never served.
+    assert.match(row?.error ?? '', /^Processing failed after 3 attempts: a service it depends on \(storage, the job queue or the database\) was unavailable\. .*reprocess\.$/);
+    assert.doesNotMatch(row?.error ?? '', /ECONNREFUSED/);
+    assert.equal(row?.errorDetail, 'connect ECONNREFUSED');
   });
 
   test('sweepStaleImages: queued row whose send was never confirmed → sent again; abandoned processing row → failed', async () => {

@@ -72,6 +72,10 @@ describe('schema migration of a first-release database file', () => {
     assert.equal(await kind(rows.outage?.id ?? ''), 'transient');
     assert.equal(await kind(rows.stale?.id ?? ''), 'transient');
     assert.equal(await kind(rows.corrupt?.id ?? ''), 'permanent');
+    const outage = await images.find(rows.outage?.id ?? '');
+    assert.equal(outage?.errorDetail, 'Processing failed after 3 attempts: connect ECONNREFUSED', 'the raw text moves to error_detail');
+    assert.match(outage?.error ?? '', /^Processing failed: a service it depends on was unavailable\. .*\/reprocess\.$/);
+    assert.equal((await images.find(rows.corrupt?.id ?? ''))?.error, 'Image is corrupt or truncated', 'a permanent reason stays as it was');
     assert.equal(await kind(rows.success?.id ?? ''), null);
     const queued = await images.find(rows.queued?.id ?? '');
     assert.equal(queued?.generation, 1);
