@@ -51,12 +51,13 @@ export function barReporter(out: NodeJS.WriteStream, waited: boolean): UploadRep
   const bars = new cliProgress.MultiBar(
     {
       stream: out,
-      format: ' {bar} {value}/{total} files | {rate} files/s | ETA {eta_formatted} | {ok} ok, {bad} not, {skipped} skipped',
+      // Fits 80 columns: cli-progress cuts a line at the terminal's width.
+      format: ' {bar} {value}/{total} | {rate}/s | ETA {eta_formatted} | {ok} ok, {bad} failed, {skipped} skipped',
       hideCursor: true,
       clearOnComplete: false,
       stopOnComplete: false,
       etaBuffer: 50,
-      barsize: 24,
+      barsize: 20,
     },
     cliProgress.Presets.shades_classic,
   );

@@ -1,10 +1,11 @@
 // DELETE /api/images/{id}
 import { deleteImage } from '../lib/delete-image.ts';
-import { lambdaRuntime } from '../lib/deps.ts';
+import { createServiceDeps } from '../lib/deps.ts';
 import { httpHandler, jsonResponse } from '../lib/http.ts';
 import { toDeleted } from '../lib/presenters.ts';
+import { lambdaRuntime } from '../lib/runtime.ts';
 
-const { logger, deps, access } = lambdaRuntime('delete-image');
+const { logger, deps, access } = lambdaRuntime('delete-image', createServiceDeps);
 
 export const handler = httpHandler(
   async (event) => {

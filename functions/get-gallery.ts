@@ -1,12 +1,14 @@
 // GET / and GET /gallery/{asset}: the gallery page and its files.
 import page from 'virtual:gallery-page';
-import { lambdaRuntime } from '../lib/deps.ts';
-import { galleryResponse } from '../lib/gallery.ts';
+import { createDatabaseDeps, lambdaRuntime } from '../lib/runtime.ts';
+import { directUploadOrigins, galleryResponse } from '../lib/gallery.ts';
 import { httpHandler } from '../lib/http.ts';
 
-const { logger, access } = lambdaRuntime('get-gallery');
+// The database is never opened: the page is public (lib/http.ts skips the access check).
+const { config, logger, access } = lambdaRuntime('get-gallery', createDatabaseDeps);
+const uploadOrigins = directUploadOrigins(config);
 
-export const handler = httpHandler(async (event) => galleryResponse(page, event.pathParameters?.asset), {
+export const handler = httpHandler(async (event) => galleryResponse(page, event.pathParameters?.asset, { uploadOrigins }), {
   logger: () => logger,
   access: { route: 'public', get: access },
 });

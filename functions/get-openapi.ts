@@ -1,9 +1,10 @@
 // GET /api/openapi.json
-import { lambdaRuntime } from '../lib/deps.ts';
+import { createDatabaseDeps, lambdaRuntime } from '../lib/runtime.ts';
 import { httpHandler, requestBaseUrl } from '../lib/http.ts';
 import { openApiDocument } from '../lib/openapi.ts';
 
-const { config, logger, access } = lambdaRuntime('get-openapi');
+// The database is never opened: the document is public (lib/http.ts skips the access check).
+const { config, logger, access } = lambdaRuntime('get-openapi', createDatabaseDeps);
 
 export const handler = httpHandler(
   async (event) => {

@@ -1,5 +1,6 @@
 // Serving the gallery (web/, built into the function's bundle): the page at
 // the API's root and its script and style sheet under gallery/, from memory.
+import type { Config } from './config.ts';
 import { RouteNotFoundError } from './errors.ts';
 import type { HttpResult } from './http.ts';
 
@@ -10,24 +11,35 @@ export interface GalleryPage {
 }
 
 /**
- * The page may only load its own script and style, and talk to its own
- * origin: an injected <script> or a thumbnail URL cannot pull in anything
- * else. Thumbnails are same-origin URLs (absolute ones under PUBLIC_BASE_URL
- * are the same origin too).
+ * Where the page's direct uploads go: the local upload gateway, or the
+ * bucket's S3 endpoints (virtual-hosted, regional and global).
  */
-const CONTENT_SECURITY_POLICY = [
-  "default-src 'none'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self' data:",
-  "connect-src 'self'",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-].join('; ');
+export function directUploadOrigins(config: Pick<Config, 'directUpload' | 'bucketName' | 'region'>): string[] {
+  if (config.directUpload.endpoint !== undefined) return [new URL(config.directUpload.endpoint).origin];
+  return [`https://${config.bucketName}.s3.${config.region}.amazonaws.com`, `https://${config.bucketName}.s3.amazonaws.com`];
+}
+
+/**
+ * The page may only load its own script and style, and talk to its own
+ * origin and to storage for direct uploads: an injected <script> or a
+ * thumbnail URL cannot pull in anything else. Thumbnails are same-origin
+ * URLs (absolute ones under PUBLIC_BASE_URL are the same origin too).
+ */
+function contentSecurityPolicy(uploadOrigins: readonly string[]): string {
+  return [
+    "default-src 'none'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    ["connect-src 'self'", ...uploadOrigins].join(' '),
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
+  ].join('; ');
+}
 
 /** `asset` undefined: the page itself. @throws RouteNotFoundError for an asset the page does not have. */
-export function galleryResponse(page: GalleryPage, asset: string | undefined): HttpResult {
+export function galleryResponse(page: GalleryPage, asset: string | undefined, options: { uploadOrigins: readonly string[] }): HttpResult {
   if (asset === undefined) {
     return {
       statusCode: 200,
@@ -35,7 +47,7 @@ export function galleryResponse(page: GalleryPage, asset: string | undefined): H
         'content-type': 'text/html; charset=utf-8',
         // The page names its assets by content: always ask for the page itself again, so a new version shows at once.
         'cache-control': 'no-cache',
-        'content-security-policy': CONTENT_SECURITY_POLICY,
+        'content-security-policy': contentSecurityPolicy(options.uploadOrigins),
         'referrer-policy': 'no-referrer',
       },
       body: page.html,

@@ -86,10 +86,11 @@ function unwrap<T>(status: number, text: string): T {
   return body.data;
 }
 
-async function request<T>(method: string, path: string): Promise<{ data: T; headers: Headers }> {
+async function request<T>(method: string, path: string, body?: unknown): Promise<{ data: T; headers: Headers }> {
   let res: Response;
   try {
-    res = await fetch(path, { method, headers: { accept: 'application/json', ...authHeaders() } });
+    const json = body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } };
+    res = await fetch(path, { method, ...json, headers: { accept: 'application/json', ...json.headers, ...authHeaders() } });
   } catch {
     throw new ApiError('The API cannot be reached. Check the connection.', 0);
   }
@@ -116,28 +117,50 @@ export const deleteImage = async (id: string): Promise<void> => {
   await request<unknown>('DELETE', `api/images/${encodeURIComponent(id)}`);
 };
 
-/**
- * POST /api/images with the file, reporting the bytes sent: XMLHttpRequest,
- * since fetch() tells nothing of an upload's progress.
- */
-export function uploadImage(file: File, onProgress: (fraction: number) => void): Promise<ImageSummary> {
+/** A form POST with upload progress: XMLHttpRequest, since fetch() tells nothing of the bytes sent. */
+function postForm(url: string, form: FormData, headers: Record<string, string>, onProgress: (fraction: number) => void): Promise<XMLHttpRequest> {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
-    xhr.open('POST', 'api/images');
-    for (const [name, value] of Object.entries(authHeaders())) xhr.setRequestHeader(name, value);
+    xhr.open('POST', url);
+    for (const [name, value] of Object.entries(headers)) xhr.setRequestHeader(name, value);
     xhr.upload.addEventListener('progress', (event) => {
       if (event.lengthComputable) onProgress(event.loaded / event.total);
     });
-    xhr.addEventListener('load', () => {
-      try {
-        resolve(unwrap<ImageSummary>(xhr.status, xhr.responseText));
-      } catch (error) {
-        reject(error);
-      }
-    });
+    xhr.addEventListener('load', () => resolve(xhr));
     xhr.addEventListener('error', () => reject(new ApiError('The upload was cut off. Check the connection and try again.', 0)));
-    const form = new FormData();
-    form.append('file', file, file.name);
     xhr.send(form);
   });
+}
+
+/** POST /api/images with the file: the API decides by its bytes. */
+export async function uploadImage(file: File, onProgress: (fraction: number) => void): Promise<ImageSummary> {
+  const form = new FormData();
+  form.append('file', file, file.name);
+  const xhr = await postForm('api/images', form, authHeaders(), onProgress);
+  return unwrap<ImageSummary>(xhr.status, xhr.responseText);
+}
+
+interface DirectUpload extends ImageSummary {
+  upload: { url: string; fields: Record<string, string> };
+}
+
+/**
+ * The direct upload: POST /api/uploads for a presigned form, then the file
+ * straight to storage with it (no size limit of the API's functions). The
+ * image is processed once the file lands.
+ */
+export async function directUpload(file: File, onProgress: (fraction: number) => void): Promise<ImageSummary> {
+  const { data } = await request<DirectUpload>('POST', 'api/uploads', { filename: file.name, size_bytes: file.size, content_type: file.type });
+  const form = new FormData();
+  for (const [name, value] of Object.entries(data.upload.fields)) form.append(name, value);
+  // Storage reads the fields first: the file goes last.
+  form.append('file', file, file.name);
+  const xhr = await postForm(data.upload.url, form, {}, onProgress);
+  if (xhr.status < 200 || xhr.status >= 300) {
+    // S3's errors are XML: its <Message> says why.
+    const message = /<Message>([^<]*)<\/Message>/.exec(xhr.responseText)?.[1];
+    throw new ApiError(message ? `Storage refused the file: ${message}` : `Storage answered ${xhr.status}.`, xhr.status);
+  }
+  const { upload: _form, ...image } = data;
+  return image;
 }

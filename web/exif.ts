@@ -31,9 +31,14 @@ function cameraDate(value: unknown, offset: unknown): string | undefined {
   return zone ? `${shown} (UTC${zone})` : shown;
 }
 
+const ORIENTATIONS = ['', 'Normal', 'Mirrored', 'Rotated 180°', 'Mirrored vertically', 'Mirrored, rotated 90° left', 'Rotated 90° right', 'Mirrored, rotated 90° right', 'Rotated 90° left'];
+const COLOR_SPACES: Record<number, string> = { 1: 'sRGB', 2: 'Adobe RGB', 65535: 'Uncalibrated' };
+const DATES = new Set(['CreateDate', 'ModifyDate']);
+
 const USED = new Set([
   'Make', 'Model', 'LensMake', 'LensModel', 'ExposureTime', 'FNumber', 'ISO', 'ExposureProgram', 'ExposureCompensation',
   'MeteringMode', 'Flash', 'FocalLength', 'FocalLengthIn35mmFormat', 'DateTimeOriginal', 'OffsetTimeOriginal', 'Software',
+  'Orientation', 'ColorSpace',
 ]);
 
 /** Label and value pairs, in the order a photographer looks for them; [] when there is no EXIF. */
@@ -66,10 +71,12 @@ export function exifRows(raw: string | null): Array<[string, string]> {
     // Bit 0 of the Flash tag: whether it fired.
     ['Flash', num(exif.Flash) === undefined ? undefined : (num(exif.Flash) ?? 0) & 1 ? 'Fired' : 'Did not fire'],
     ['Software', text(exif.Software)],
+    ['Orientation', ORIENTATIONS[num(exif.Orientation) ?? 0] || undefined],
+    ['Colour space', COLOR_SPACES[num(exif.ColorSpace) ?? -1]],
   ];
   for (const [key, value] of Object.entries(exif)) {
     if (USED.has(key) || value === null || typeof value === 'object') continue;
-    rows.push([key.replace(/([a-z])([A-Z])/g, '$1 $2'), String(value)]);
+    rows.push([key.replace(/([a-z])([A-Z])/g, '$1 $2'), DATES.has(key) ? (cameraDate(value, undefined) ?? String(value)) : String(value)]);
   }
   return rows.filter((row): row is [string, string] => row[1] !== undefined);
 }

@@ -2,7 +2,7 @@
 // statuses update by polling, "more" through the list's cursor, a detail view,
 // stats, a status filter and search. Plain DOM: the page is small enough that
 // a framework would weigh more than the code it saves.
-import { ApiError, deleteImage, getImage, getStats, listImages, storedKey, storeKey, uploadImage } from './api.ts';
+import { ApiError, deleteImage, directUpload, getImage, getStats, listImages, storedKey, storeKey, uploadImage } from './api.ts';
 import type { ImageDetail, ImageSummary, ListFilter } from './api.ts';
 import { exifRows } from './exif.ts';
 
@@ -95,6 +95,17 @@ function renderCard(card: Card): void {
   if (status === 'failed' && detail?.error) button.append(el('span', { class: 'reason', text: detail.error }));
   card.element.dataset.status = status;
   card.element.replaceChildren(button);
+  if (FINAL.has(status)) settleUploadRow(summary.image_id, status, detail?.error ?? null);
+}
+
+/** The upload's row says how processing ended, once the grid knows. */
+function settleUploadRow(id: string, status: string, error: string | null): void {
+  const row = document.querySelector<HTMLLIElement>(`.upload-row[data-image-id="${CSS.escape(id)}"]`);
+  const state = row?.querySelector('.upload-state');
+  if (!row || !state || row.dataset.state !== 'done') return;
+  row.dataset.state = status === 'success' ? 'done' : 'failed';
+  state.textContent = status === 'success' ? 'Done' : `Failed: ${error ?? 'processing failed'}`;
+  row.dataset.settled = 'true';
 }
 
 function addCard(summary: ImageSummary, where: 'start' | 'end'): void {
@@ -247,6 +258,23 @@ function pump(): void {
   }
 }
 
+/**
+ * A JPEG or PNG (by the type the browser gives it) goes straight to storage
+ * (POST /api/uploads); anything else through POST /api/images, where the API
+ * looks at the bytes and says what it thinks of them. Storage that cannot be
+ * reached from this page (its CORS lists no origin for it) leaves the API's
+ * route for that file.
+ */
+async function send(file: File, onProgress: (fraction: number) => void): Promise<ImageSummary> {
+  if (file.type !== 'image/jpeg' && file.type !== 'image/png') return uploadImage(file, onProgress);
+  try {
+    return await directUpload(file, onProgress);
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 0) return uploadImage(file, onProgress);
+    throw error;
+  }
+}
+
 function enqueueUpload(file: File): void {
   const progress = el('progress', { max: '1', value: '0', 'aria-label': `Upload of ${file.name}` });
   const state = el('span', { class: 'upload-state', text: 'Waiting' });
@@ -255,10 +283,11 @@ function enqueueUpload(file: File): void {
   queue.push(async () => {
     state.textContent = 'Uploading';
     try {
-      const image = await uploadImage(file, (fraction) => {
+      const onProgress = (fraction: number): void => {
         progress.value = fraction;
         state.textContent = `${Math.round(fraction * 100)} %`;
-      });
+      };
+      const image = await send(file, onProgress);
       progress.value = 1;
       state.textContent = 'Uploaded, processing';
       row.dataset.state = 'done';
