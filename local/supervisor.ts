@@ -165,7 +165,13 @@ export function superviseStack(label: string, main: (supervisor: Supervisor) => 
     spawnOffline({ stage, env, ports }) {
       const watchdog = pathToFileURL(resolve(PROJECT_ROOT, 'local/parent-watchdog.ts')).href;
       const serverless = resolve(PROJECT_ROOT, 'node_modules/serverless/bin/serverless.js');
-      const args = ['--import', watchdog, serverless, 'offline', 'start', '--stage', stage, '--httpPort', String(ports.http), '--lambdaPort', String(ports.lambda)];
+      // --noTimeout: serverless offline ends a Lambda that runs past its timeout
+      // by terminating its worker thread, and a thread terminated inside a
+      // call of libsql's native driver aborts the whole process
+      // (test/integration/worker-termination.test.ts). The functions bound
+      // their own calls (SDK and database timeouts, the caption timeout, the
+      // processor's time check), so they end in time without it.
+      const args = ['--import', watchdog, serverless, 'offline', 'start', '--stage', stage, '--httpPort', String(ports.http), '--lambdaPort', String(ports.lambda), '--noTimeout'];
       const child = spawn(process.execPath, args, {
         cwd: PROJECT_ROOT,
         env: { ...env, STACK_LIFELINE_FD: String(LIFELINE_FD) },
