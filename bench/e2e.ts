@@ -25,6 +25,7 @@ import { startFakeCaptionServer } from '../test/support/fake-caption-server.ts';
 import { processOnce, realPhotos } from './support/photos.ts';
 import type { Photo } from './support/photos.ts';
 import { startCpuProbe } from './support/process-cpu.ts';
+import { startMemoryProbe } from './support/process-memory.ts';
 import { fmt, median, percentile, printSection, progress, table, verdict } from './support/report.ts';
 import { QUIET_DEV_SERVER, withStack } from './support/stack-session.ts';
 import { SYNTHETIC, syntheticImage } from './support/synthetic-images.ts';
@@ -198,6 +199,8 @@ interface RunResult {
   /** Direct uploads on an idle stack: each step of the two. */
   idleLargeSteps: Array<{ requestMs: number; sendMs: number }>;
   cpuSeconds: Record<string, number>;
+  /** The stack's largest summed RSS over all timed rounds, MiB. */
+  peakRssMiB: number;
   /** images/s of every round; the figures are the best round's. */
   rounds: number[];
 }
@@ -229,17 +232,20 @@ async function runThroughput(label: string, images: readonly Photo[], env: Recor
       const warm = await pool(images.slice(0, WARMUP_UPLOADS), UPLOAD_CONCURRENCY, (photo) => send(photo.name, photo.bytes));
       await waitForFinished(db, accepted(warm).length, 120_000);
 
-      let best: Omit<RunResult, 'largeUploadMs' | 'idleLargeUploadMs' | 'idleLargeSteps' | 'rounds'> | undefined;
+      let best: Omit<RunResult, 'largeUploadMs' | 'idleLargeUploadMs' | 'idleLargeSteps' | 'rounds' | 'peakRssMiB'> | undefined;
       const rounds: number[] = [];
+      let peakRssMiB = 0;
       for (let round = 1; round <= ROUNDS; round++) {
         const before = await finishedCount(db);
         progress(`${label}: round ${round}/${ROUNDS}, ${images.length} uploads at concurrency ${UPLOAD_CONCURRENCY}`);
         const probe = startCpuProbe(CPU_GROUPS);
+        const memory = startMemoryProbe(CPU_GROUPS);
         const startedAt = Date.now();
         const uploads = await pool(images, UPLOAD_CONCURRENCY, (photo) => send(photo.name, photo.bytes));
         const ids = accepted(uploads);
         const complete = await waitForFinished(db, before + ids.length, ROUND_TIMEOUT_MS);
         const cpuSeconds = probe.read();
+        peakRssMiB = Math.max(peakRssMiB, memory.stop());
 
         const rs = await db.execute({
           sql: 'SELECT status, created_at, processed_at FROM images WHERE id IN (SELECT value FROM json_each(?))',
@@ -293,7 +299,7 @@ async function runThroughput(label: string, images: readonly Photo[], env: Recor
           }
         }
       }
-      return { ...best, largeUploadMs, idleLargeUploadMs, idleLargeSteps, rounds };
+      return { ...best, largeUploadMs, idleLargeUploadMs, idleLargeSteps, rounds, peakRssMiB };
     } finally {
       await extraPollers?.stop();
       for (const client of clients) client.destroy();
@@ -325,7 +331,7 @@ async function main(): Promise<void> {
   }
 
   const rows = [
-    ...alone.map((a) => [`processing function alone, ${a.concurrency} at a time`, fmt(a.imagesPerSecond), a === best ? '100% (best)' : `${((a.imagesPerSecond / best.imagesPerSecond) * 100).toFixed(0)}%`, '', '', '', '', '', '']),
+    ...alone.map((a) => [`processing function alone, ${a.concurrency} at a time`, fmt(a.imagesPerSecond), a === best ? '100% (best)' : `${((a.imagesPerSecond / best.imagesPerSecond) * 100).toFixed(0)}%`, '', '', '', '', '', '', '']),
     ...results.map((r) => [
       `end to end, ${r.label}`,
       `${fmt(r.imagesPerSecond)}${r.rounds.length > 1 ? ` (rounds: ${r.rounds.map((x) => fmt(x)).join(', ')})` : ''}`,
@@ -336,6 +342,7 @@ async function main(): Promise<void> {
       fmt(median(r.toSuccessMs), 0),
       fmt(percentile(r.toSuccessMs, 99), 0),
       `${r.failed}${r.refused > 0 ? `, ${r.refused} uploads refused` : ''}${r.unfinished > 0 ? `, ${r.unfinished} unfinished after ${ROUND_TIMEOUT_MS / 1000} s` : ''}`,
+      fmt(r.peakRssMiB, 0),
     ]),
   ];
   const groups = [...Object.keys(CPU_GROUPS), 'bench client'];
@@ -395,8 +402,9 @@ async function main(): Promise<void> {
     `${knobs}. Each end-to-end run: ${ROUNDS} timed rounds on the same warm stack, figures from the best round; the processing function alone: the best of ${ALONE_ROUNDS} rounds per concurrency. Time to all success: first upload sent → last row's processed_at. Upload → success: the row's created_at → processed_at. ` +
       `The 4 MB upload figures (captions off, after the throughput rounds): the synthetic 12 MP JPEG uploaded ${LARGE_UPLOADS} times back to back (each upload overlaps the processing of the one before), ` +
       `then ${LARGE_UPLOADS} times on an idle stack (each after the previous image is processed). ` +
+      'Peak stack RSS: the largest sum of the stack processes\' resident memory (serverless offline with its Lambda worker threads, the emulator, upload gateway and SQS pollers), sampled every 50 ms during the timed rounds. ' +
       'Direct uploads: upload latency is both steps (POST /api/uploads, then the file to the presigned POST, answered by the local upload gateway once the object is stored and its notification sent); upload → success starts at the first step.',
-    table(['run', 'images/s', 'of alone', 'time to all success s', 'upload p50 ms', 'upload p99 ms', 'upload→success p50 ms', 'upload→success p99 ms', 'not success'], rows),
+    table(['run', 'images/s', 'of alone', 'time to all success s', 'upload p50 ms', 'upload p99 ms', 'upload→success p50 ms', 'upload→success p99 ms', 'not success', 'peak stack RSS MiB'], rows),
     table(['target', 'measured', 'verdict'], targetRows),
     'CPU ms per image during the timed part (user + system, all threads, from /proc; the bench client is this process: uploads and polling):',
     table(['run', ...groups, 'processing', 'total'], cpuRows),

@@ -2,8 +2,11 @@
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { lambdaRuntime } from '../lib/deps.ts';
 import { processJobBatch } from '../lib/process-batch.ts';
+import { createWorkSlots } from '../lib/work-slots.ts';
 
 const { config, deps } = lambdaRuntime('process-images');
+// For the process: on AWS one invocation at a time, locally one worker thread per invocation.
+const slots = createWorkSlots({ image: config.imageConcurrency, caption: config.captionConcurrency });
 
 export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
   const { lifecycle, storage, queue, captioner, logger } = await deps();
@@ -18,6 +21,7 @@ export const handler = async (event: SQSEvent, context: Context): Promise<SQSBat
       exifIncludeGps: config.exifIncludeGps,
       captionRetry: { maxAttempts: config.captionMaxAttempts, baseDelaySeconds: config.captionRetryDelaySeconds },
       maxDirectUploadBytes: config.directUpload.maxBytes,
+      slots,
     },
     event.Records,
     {

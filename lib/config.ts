@@ -1,4 +1,5 @@
 // The only module that reads process.env. Everything else receives a Config.
+import { availableParallelism } from 'node:os';
 import { ConfigError } from './errors.ts';
 
 export type CaptionConfig =
@@ -47,8 +48,15 @@ export interface Config {
   maxUploadBytes: number;
   directUpload: DirectUploadConfig;
   maxInputPixels: number;
-  /** Records of one SQS batch processed at once. */
+  /**
+   * Records of one SQS batch in flight at once. Each holds its original while
+   * it waits for an image slot, and its thumbnail while it waits for the caption.
+   */
   processingConcurrency: number;
+  /** Decodes, resizes and encodes at once in one process (lib/work-slots.ts): the cores by default. */
+  imageConcurrency: number;
+  /** Caption calls at once in one process: they wait on the network, so more than the cores. */
+  captionConcurrency: number;
   exifIncludeGps: boolean;
   caption: CaptionConfig;
   captionMaxAttempts: number;
@@ -107,7 +115,9 @@ export function loadConfig(env: Env = process.env): Config {
     maxUploadBytes: integer(env, 'MAX_UPLOAD_BYTES', 10 * 1024 * 1024),
     directUpload: directUploadConfig(env),
     maxInputPixels: integer(env, 'MAX_INPUT_PIXELS', 100_000_000),
-    processingConcurrency: integer(env, 'PROCESSING_CONCURRENCY', 4),
+    processingConcurrency: integer(env, 'PROCESSING_CONCURRENCY', 10),
+    imageConcurrency: integer(env, 'IMAGE_CONCURRENCY', availableParallelism()),
+    captionConcurrency: integer(env, 'CAPTION_CONCURRENCY', 10),
     exifIncludeGps: boolean(env, 'EXIF_INCLUDE_GPS', false),
     caption,
     captionMaxAttempts: integer(env, 'CAPTION_MAX_ATTEMPTS', 4),

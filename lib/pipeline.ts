@@ -28,6 +28,8 @@ import type { Logger } from './log.ts';
 import type { JobQueue, ProcessImageJob } from './queue.ts';
 import { uploadedImageId, uploadKey } from './storage.ts';
 import type { ImageStorage } from './storage.ts';
+import { UNBOUNDED_SLOTS } from './work-slots.ts';
+import type { WorkSlots } from './work-slots.ts';
 
 export interface CaptionRetryPolicy {
   /** Attempts in all, the first one included. */
@@ -47,6 +49,8 @@ export interface PipelineDeps {
   captionRetry: CaptionRetryPolicy;
   /** MAX_DIRECT_UPLOAD_BYTES, named in the reason when a direct upload is larger. */
   maxDirectUploadBytes?: number;
+  /** Bounds on image work and on caption calls, each its own (lib/work-slots.ts); none when absent. */
+  slots?: WorkSlots;
 }
 
 export interface Delivery {
@@ -104,10 +108,9 @@ export async function processImage(deps: PipelineDeps, imageId: string, delivery
         : await readDirectUpload(deps.storage, claimed, deps.maxDirectUploadBytes);
     if (!original) throw new PermanentProcessingError('Original image is missing from storage');
 
-    const [rendered, exif] = await Promise.all([
-      renderImage(original, { maxInputPixels: deps.maxInputPixels }),
-      readExif(original, { includeGps: deps.exifIncludeGps }),
-    ]);
+    const [rendered, exif] = await (deps.slots ?? UNBOUNDED_SLOTS).image(() =>
+      Promise.all([renderImage(original, { maxInputPixels: deps.maxInputPixels }), readExif(original, { includeGps: deps.exifIncludeGps })]),
+    );
     await Promise.all(
       (Object.keys(THUMBNAIL_SIZES) as ThumbnailSize[]).map((size) => deps.storage.putThumbnail(imageId, size, rendered.thumbnails[size].data)),
     );
@@ -214,7 +217,8 @@ interface CaptionOutcome {
 async function attemptCaption(deps: PipelineDeps, jpeg: Buffer, attempt: number, log: Logger): Promise<CaptionOutcome> {
   if (!deps.captioner) return { text: null, status: 'off', error: null };
   try {
-    return { text: await deps.captioner.caption(jpeg), status: 'done', error: null };
+    const { captioner } = deps;
+    return { text: await (deps.slots ?? UNBOUNDED_SLOTS).caption(() => captioner.caption(jpeg)), status: 'done', error: null };
   } catch (error) {
     const retryable = error instanceof CaptionError && error.retryable && attempt < deps.captionRetry.maxAttempts;
     log.warn({ err: error, attempt, retryable }, retryable ? 'caption failed; will retry later' : 'caption failed; image kept without caption');

@@ -20,7 +20,20 @@ export function procAvailable(): boolean {
   return existsSync('/proc/self/stat');
 }
 
-/** Pids whose command line matches, this process excluded. */
+function parentPid(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Pids whose command line matches among this process's descendants (the
+ * stack the bench started): on a shared machine, other people's stacks run
+ * the same commands.
+ */
 export function findProcesses(pattern: RegExp): number[] {
   if (!procAvailable()) return [];
   const pids: number[] = [];
@@ -28,12 +41,20 @@ export function findProcesses(pattern: RegExp): number[] {
     if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
     try {
       const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replaceAll('\0', ' ');
-      if (pattern.test(cmdline)) pids.push(Number(entry));
+      if (pattern.test(cmdline) && descendsFromThisProcess(Number(entry))) pids.push(Number(entry));
     } catch {
       // exited meanwhile
     }
   }
   return pids;
+}
+
+function descendsFromThisProcess(pid: number): boolean {
+  for (let current: number | null = pid, depth = 0; current !== null && current > 1 && depth < 64; depth++) {
+    current = parentPid(current);
+    if (current === process.pid) return true;
+  }
+  return false;
 }
 
 /** User + system seconds of a process, all its threads; null once it is gone. */

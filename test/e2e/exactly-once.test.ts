@@ -146,7 +146,10 @@ describe('each image processed once, through the local stack', { timeout: 600_00
   });
 
   test('a backlog older than STALE_QUEUED_SECONDS with the sweeper invoked every 300 ms → no job sent again, every image processed once', async () => {
-    captions.setBehaviour({ kind: 'caption', text: 'counted', delayMs: 1_000 });
+    // The stack's two pollers hold up to 20 images at once, whose captions
+    // wait side by side: 3 s captions keep the second half of the 40 queued
+    // longer than STALE_QUEUED_SECONDS.
+    captions.setBehaviour({ kind: 'caption', text: 'counted', delayMs: 3_000 });
     const callsBefore = captions.requests.length;
     const lambda = new LambdaClient({ region: 'us-east-1', endpoint: stack.lambdaUrl, credentials: CREDENTIALS, maxAttempts: 1 });
     const sweeps: Array<{ resent: number; failed: number; captionsResent: number }> = [];
