@@ -8,7 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { describeMachine, loadAverage } from './support/machine.ts';
 import { BENCH_DATA_DIR } from './support/synthetic-images.ts';
 
-const BENCHES = ['processing', 'e2e', 'read', 'memory', 'cold-start'];
+const BENCHES = ['processing', 'e2e', 'read', 'memory', 'cold-start', 'cost'];
 
 function run(script: string): Promise<{ code: number | null; output: string }> {
   return new Promise((resolveRun, reject) => {
