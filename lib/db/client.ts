@@ -1,5 +1,5 @@
-import { createClient as createRemoteClient } from '@libsql/client/web';
-import type { Client } from '@libsql/client/web';
+import { createClient as createRemoteClient } from '@libsql/client/http';
+import type { Client } from '@libsql/client/http';
 import { reopenAfterBusy } from './reopen-after-busy.ts';
 import { migrate } from './schema.ts';
 
@@ -10,7 +10,7 @@ export const DATABASE_BUSY_TIMEOUT_MS = 5_000;
 
 // What libSQL's HTTP client speaks (libsql: is https, or http with ?tls=0).
 // Anything else (file:, :memory:) is a database on this machine's disk.
-const REMOTE_URL = /^(?:libsql|https?|wss?):/i;
+const REMOTE_URL = /^(?:libsql|https?):/i;
 
 /**
  * Opens the database and brings its schema up to date. A libSQL server is

@@ -637,6 +637,8 @@ describe('serverless package --stage dev: the bundles', () => {
       assert.deepEqual(zip.entries.filter((entry) => /^node_modules\/(?:libsql|@libsql)\//.test(entry)), [], `${fn} carries libsql`);
       const bundle = (await (await JSZip.loadAsync(readFileSync(zip.path))).file(`functions/${FUNCTIONS[fn]}.mjs`)?.async('string')) ?? '';
       assert.doesNotMatch(bundle, /(?:from\s*|import\s*\(\s*|require\(\s*)["']libsql["']/, `${fn} imports the native driver`);
+      // The WebSocket library that the database client imports for nothing (lib/db/no-websocket.ts).
+      assert.doesNotMatch(bundle, /node_modules\/ws\//, `${fn} bundles the ws package`);
       assert.match(bundle, /reaches the database over HTTP only/, `${fn}: the stub of the native driver (lib/db/no-local-database.ts) is not in the bundle`);
       if (lean.includes(fn)) {
         assert.ok(zip.bytes <= 1_000_000, `${fn}: ${zip.bytes} bytes zipped`);
