@@ -245,7 +245,8 @@ export function createImageLifecycle(images: ImagesRepository, options: Lifecycl
  * the raw error (host names, ARNs, SQL) goes to the log and `error_detail`.
  */
 export function transientFailureReason(id: string, what: string, lastError: string | null): string {
-  const cause = lastError === null ? 'the processor stopped before it finished (a crash or a timeout)' : `${unavailableService(lastError)} was unavailable`;
+  // No error recorded: the processor was cut off, or the database it would have written the error to was down.
+  const cause = lastError === null ? 'the processor could not finish it (a crash, a timeout, or the database was unavailable)' : `${unavailableService(lastError)} was unavailable`;
   return `${what}: ${cause}. The image itself may be fine; run it again with POST /api/images/${id}/reprocess.`;
 }
 

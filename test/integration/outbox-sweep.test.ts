@@ -153,7 +153,7 @@ describe('sweeper and the confirmed send', () => {
     const failed = await t.images.find(abandoned);
     assert.equal(failed?.status, 'failed');
     assert.equal(failed?.failureKind, 'transient');
-    assert.match(failed?.error ?? '', /^Processing did not finish within 1800 s: the processor stopped before it finished \(a crash or a timeout\)\. .*reprocess/);
+    assert.match(failed?.error ?? '', /^Processing did not finish within 1800 s: the processor could not finish it \(a crash, a timeout, or the database was unavailable\)\. .*reprocess/);
     assert.equal((await t.images.find(retaken))?.status, 'processing', 'the fresh claim was not failed');
   });
 
