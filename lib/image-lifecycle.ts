@@ -58,6 +58,9 @@
 //                                  only for the message's own generation
 //   failAbandoned     sweeper:     processing whose lease ran out long ago -> failed (transient),
 //                                  checked when written, so a fresh claim is never failed
+//   delete            DELETE /api/images/{id} (lib/delete-image.ts): any state -> (deleted) once its
+//                                  original and thumbnails are gone, unless a delivery holds a live
+//                                  lease (409); checked in the DELETE itself (deleteUnlessProcessing)
 // Caption (`caption_status`, on success rows: off, pending, done, failed)
 //   claimCaption      caption job: success + pending with a free lease -> lease taken
 //   recordCaptionAttempt  lease holder: the attempt's outcome; pending again needs a new job
