@@ -24,7 +24,7 @@ import { sweepStaleImages } from '../../lib/sweep.ts';
 import { createUploadSigner } from '../../lib/upload-signer.ts';
 import { startUploadGateway } from '../../local/upload-gateway.ts';
 import type { UploadGateway } from '../../local/upload-gateway.ts';
-import { startTestDeps } from '../support/real-deps.ts';
+import { pipelineDeps, startTestDeps } from '../support/real-deps.ts';
 import type { TestDeps } from '../support/real-deps.ts';
 import { readSample } from '../support/sample-images.ts';
 
@@ -67,17 +67,7 @@ describe('direct uploads: request, land, check, process, expire', () => {
       maxBytes: MAX_BYTES,
       urlTtlSeconds: TTL_SECONDS,
     };
-    pipeline = {
-      lifecycle,
-      storage: t.storage,
-      queue: t.queue,
-      captioner: null,
-      logger: t.logger,
-      maxInputPixels: 40_000_000,
-      exifIncludeGps: false,
-      captionRetry: { maxAttempts: 1, baseDelaySeconds: 1 },
-      maxDirectUploadBytes: MAX_BYTES,
-    };
+    pipeline = pipelineDeps(t, { lifecycle, maxDirectUploadBytes: MAX_BYTES });
   });
 
   /** The browser's part: every field, then the file last. */

@@ -11,7 +11,7 @@ import { processImage } from '../../lib/pipeline.ts';
 import type { PipelineDeps } from '../../lib/pipeline.ts';
 import { parseJob } from '../../lib/queue.ts';
 import { uploadImage } from '../../lib/upload-image.ts';
-import { startTestDeps } from '../support/real-deps.ts';
+import { pipelineDeps, startTestDeps, uploadDeps } from '../support/real-deps.ts';
 import type { TestDeps } from '../support/real-deps.ts';
 import { readSample } from '../support/sample-images.ts';
 
@@ -28,20 +28,11 @@ describe('faults against real parts', () => {
   });
 
   const upload = () =>
-    uploadImage({ storage: t.storage, images: t.images, lifecycle: t.lifecycle, queue: t.queue, logger: t.logger, maxUploadBytes: 1 << 24 }, { filename: 'a.jpg', content: photo }).then(
+    uploadImage(uploadDeps(t, { maxUploadBytes: 1 << 24 }), { filename: 'a.jpg', content: photo }).then(
       (result) => result.record,
     );
 
-  const pipeline = (): PipelineDeps => ({
-    lifecycle: t.lifecycle,
-    storage: t.storage,
-    queue: t.queue,
-    captioner: null,
-    logger: t.logger,
-    maxInputPixels: 40_000_000,
-    exifIncludeGps: false,
-    captionRetry: { maxAttempts: 1, baseDelaySeconds: 1 },
-  });
+  const pipeline = (): PipelineDeps => pipelineDeps(t);
 
   /** Receives and processes every job in the queue, as the processor would. */
   async function drainAndProcess(): Promise<number> {

@@ -9,7 +9,7 @@ import { BadRequestError, ServiceUnavailableError, UnprocessableRequestError } f
 import { createJobQueue } from '../../lib/queue.ts';
 import { uploadImage } from '../../lib/upload-image.ts';
 import type { UploadDeps } from '../../lib/upload-image.ts';
-import { startTestDeps, unreachableClients } from '../support/real-deps.ts';
+import { startTestDeps, unreachableClients, uploadDeps } from '../support/real-deps.ts';
 import type { TestDeps } from '../support/real-deps.ts';
 import { readSample } from '../support/sample-images.ts';
 
@@ -21,7 +21,7 @@ describe('uploads with an Idempotency-Key', () => {
 
   before(async () => {
     t = await startTestDeps();
-    deps = { storage: t.storage, images: t.images, lifecycle: t.lifecycle, queue: t.queue, logger: t.logger, maxUploadBytes: 10 * 1024 * 1024 };
+    deps = uploadDeps(t);
     photo = await readSample('cameras/Canon_40D.jpg');
     other = await readSample('cameras/Nikon_D70.jpg');
   });

@@ -19,7 +19,7 @@ import type { PipelineDeps } from '../../lib/pipeline.ts';
 import { uploadImage } from '../../lib/upload-image.ts';
 import { startFakeCaptionServer } from '../support/fake-caption-server.ts';
 import type { FakeCaptionServer } from '../support/fake-caption-server.ts';
-import { startTestDeps } from '../support/real-deps.ts';
+import { pipelineDeps, startTestDeps, uploadDeps } from '../support/real-deps.ts';
 import type { TestDeps } from '../support/real-deps.ts';
 import { readSample } from '../support/sample-images.ts';
 
@@ -69,21 +69,12 @@ describe('leases: each image processed once', () => {
     await t.sqs.send(new PurgeQueueCommand({ QueueUrl: t.names.queueUrl }));
     const captured = capturingLogger();
     lines = captured.lines;
-    deps = {
-      lifecycle: t.lifecycle,
-      storage: t.storage,
-      queue: t.queue,
-      captioner: createCaptioner({ mode: 'endpoint', endpointUrl: captions.url, token: undefined, timeoutMs: 10_000 }),
-      logger: captured.logger,
-      maxInputPixels: 40_000_000,
-      exifIncludeGps: false,
-      captionRetry: { maxAttempts: 3, baseDelaySeconds: 1 },
-    };
+    deps = pipelineDeps(t, { captioner: createCaptioner({ mode: 'endpoint', endpointUrl: captions.url, token: undefined, timeoutMs: 10_000 }), logger: captured.logger, captionRetry: { maxAttempts: 3, baseDelaySeconds: 1 } });
   });
 
   async function accept(path: string): Promise<string> {
     const { record } = await uploadImage(
-      { storage: t.storage, images: t.images, lifecycle: t.lifecycle, queue: t.queue, logger: t.logger, maxUploadBytes: 10 * 1024 * 1024 },
+      uploadDeps(t),
       { filename: path.split('/')[1], content: await readSample(path) },
     );
     return record.id;

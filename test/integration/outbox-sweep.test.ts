@@ -15,7 +15,7 @@ import type { SweepDeps, SweepResult } from '../../lib/sweep.ts';
 import { uploadImage } from '../../lib/upload-image.ts';
 import { startFakeCaptionServer } from '../support/fake-caption-server.ts';
 import type { FakeCaptionServer } from '../support/fake-caption-server.ts';
-import { startTestDeps, unreachableClients } from '../support/real-deps.ts';
+import { pipelineDeps, startTestDeps, unreachableClients, uploadDeps } from '../support/real-deps.ts';
 import type { TestDeps } from '../support/real-deps.ts';
 import { listSamples, readSample } from '../support/sample-images.ts';
 
@@ -39,21 +39,12 @@ describe('sweeper and the confirmed send', () => {
   beforeEach(async () => {
     captions.setBehaviour({ kind: 'caption', text: 'a caption' });
     await t.sqs.send(new PurgeQueueCommand({ QueueUrl: t.names.queueUrl }));
-    pipeline = {
-      lifecycle: t.lifecycle,
-      storage: t.storage,
-      queue: t.queue,
-      captioner: createCaptioner({ mode: 'endpoint', endpointUrl: captions.url, token: undefined, timeoutMs: 2_000 }),
-      logger: t.logger,
-      maxInputPixels: 40_000_000,
-      exifIncludeGps: false,
-      captionRetry: { maxAttempts: 3, baseDelaySeconds: 1 },
-    };
+    pipeline = pipelineDeps(t, { captioner: createCaptioner({ mode: 'endpoint', endpointUrl: captions.url, token: undefined, timeoutMs: 2_000 }), captionRetry: { maxAttempts: 3, baseDelaySeconds: 1 } });
   });
 
   async function accept(path: string): Promise<string> {
     const { record } = await uploadImage(
-      { storage: t.storage, images: t.images, lifecycle: t.lifecycle, queue: t.queue, logger: t.logger, maxUploadBytes: 10 * 1024 * 1024 },
+      uploadDeps(t),
       { filename: path.split('/')[1], content: await readSample(path) },
     );
     return record.id;

@@ -18,7 +18,7 @@ import { createJobQueue } from '../../lib/queue.ts';
 import { ServiceUnavailableError } from '../../lib/errors.ts';
 import { startFakeCaptionServer } from '../support/fake-caption-server.ts';
 import type { FakeCaptionServer } from '../support/fake-caption-server.ts';
-import { startTestDeps, unreachableClients } from '../support/real-deps.ts';
+import { pipelineDeps, startTestDeps, unreachableClients, uploadDeps } from '../support/real-deps.ts';
 import type { TestDeps } from '../support/real-deps.ts';
 import { readSample } from '../support/sample-images.ts';
 
@@ -41,21 +41,12 @@ describe('pipeline against the emulator and a libSQL file', () => {
   beforeEach(async () => {
     captions.setBehaviour({ kind: 'caption', text: 'a caption' });
     await t.sqs.send(new PurgeQueueCommand({ QueueUrl: t.names.queueUrl }));
-    deps = {
-      lifecycle: t.lifecycle,
-      storage: t.storage,
-      queue: t.queue,
-      captioner: createCaptioner({ mode: 'endpoint', endpointUrl: captions.url, token: undefined, timeoutMs: 500 }),
-      logger: t.logger,
-      maxInputPixels: 40_000_000,
-      exifIncludeGps: false,
-      captionRetry: { maxAttempts: 3, baseDelaySeconds: 1 },
-    };
+    deps = pipelineDeps(t, { captioner: createCaptioner({ mode: 'endpoint', endpointUrl: captions.url, token: undefined, timeoutMs: 500 }), captionRetry: { maxAttempts: 3, baseDelaySeconds: 1 } });
   });
 
   async function accept(bytes: Buffer, name = 'photo.jpg'): Promise<string> {
     const { record } = await uploadImage(
-      { storage: t.storage, images: t.images, lifecycle: t.lifecycle, queue: t.queue, logger: t.logger, maxUploadBytes: 10 * 1024 * 1024 },
+      uploadDeps(t),
       { filename: name, content: bytes },
     );
     return record.id;
@@ -239,7 +230,7 @@ describe('pipeline against the emulator and a libSQL file', () => {
     const before = await t.images.stats();
     const deadQueue = createJobQueue(unreachableClients().sqs, t.names.queueUrl);
     await assert.rejects(
-      uploadImage({ storage: t.storage, images: t.images, lifecycle: t.lifecycle, queue: deadQueue, logger: t.logger, maxUploadBytes: 1 << 24 }, { filename: 'a.jpg', content: await readSample('cameras/Canon_40D.jpg') }),
+      uploadImage(uploadDeps(t, { queue: deadQueue, maxUploadBytes: 1 << 24 }), { filename: 'a.jpg', content: await readSample('cameras/Canon_40D.jpg') }),
       (error: unknown) => error instanceof ServiceUnavailableError && error.statusCode === 503,
     );
     assert.equal((await t.images.stats()).total, before.total);
@@ -249,7 +240,7 @@ describe('pipeline against the emulator and a libSQL file', () => {
     const before = await t.images.stats();
     const deadStorage = createImageStorage(unreachableClients().s3, t.names.bucket);
     await assert.rejects(
-      uploadImage({ storage: deadStorage, images: t.images, lifecycle: t.lifecycle, queue: t.queue, logger: t.logger, maxUploadBytes: 1 << 24 }, { filename: 'a.jpg', content: await readSample('cameras/Canon_40D.jpg') }),
+      uploadImage(uploadDeps(t, { storage: deadStorage, maxUploadBytes: 1 << 24 }), { filename: 'a.jpg', content: await readSample('cameras/Canon_40D.jpg') }),
       ServiceUnavailableError,
     );
     assert.equal((await t.images.stats()).total, before.total);

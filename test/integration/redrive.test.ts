@@ -15,7 +15,7 @@ import { redriveFailed, reprocessImage } from '../../lib/reprocess-image.ts';
 import type { ReprocessDeps } from '../../lib/reprocess-image.ts';
 import { createImageStorage } from '../../lib/storage.ts';
 import { uploadImage } from '../../lib/upload-image.ts';
-import { startTestDeps, unreachableClients } from '../support/real-deps.ts';
+import { pipelineDeps, startTestDeps, unreachableClients, uploadDeps } from '../support/real-deps.ts';
 import type { TestDeps } from '../support/real-deps.ts';
 import { readSample } from '../support/sample-images.ts';
 
@@ -26,16 +26,7 @@ describe('redrive and reprocess', () => {
 
   before(async () => {
     t = await startTestDeps();
-    pipeline = {
-      lifecycle: t.lifecycle,
-      storage: t.storage,
-      queue: t.queue,
-      captioner: null,
-      logger: t.logger,
-      maxInputPixels: 40_000_000,
-      exifIncludeGps: false,
-      captionRetry: { maxAttempts: 1, baseDelaySeconds: 1 },
-    };
+    pipeline = pipelineDeps(t);
     operator = { images: t.images, lifecycle: t.lifecycle, queue: t.queue, logger: t.logger };
   });
   after(async () => {
@@ -47,7 +38,7 @@ describe('redrive and reprocess', () => {
 
   async function accept(bytes: Buffer): Promise<string> {
     const { record } = await uploadImage(
-      { storage: t.storage, images: t.images, lifecycle: t.lifecycle, queue: t.queue, logger: t.logger, maxUploadBytes: 10 * 1024 * 1024 },
+      uploadDeps(t),
       { filename: 'photo.jpg', content: bytes },
     );
     return record.id;

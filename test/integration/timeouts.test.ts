@@ -16,7 +16,7 @@ import { createImageStorage } from '../../lib/storage.ts';
 import { uploadImage } from '../../lib/upload-image.ts';
 import { startFakeCaptionServer } from '../support/fake-caption-server.ts';
 import type { FakeCaptionServer } from '../support/fake-caption-server.ts';
-import { startTestDeps } from '../support/real-deps.ts';
+import { pipelineDeps, startTestDeps, uploadDeps } from '../support/real-deps.ts';
 import type { TestDeps } from '../support/real-deps.ts';
 import { readSample } from '../support/sample-images.ts';
 
@@ -53,7 +53,7 @@ describe('timeouts that fit', () => {
     const started = Date.now();
     await assert.rejects(
       uploadImage(
-        { storage: createImageStorage(s3, t.names.bucket), images: t.images, lifecycle: t.lifecycle, queue: t.queue, logger: t.logger, maxUploadBytes: 1 << 24 },
+        uploadDeps(t, { storage: createImageStorage(s3, t.names.bucket), maxUploadBytes: 1 << 24 }),
         { filename: 'a.jpg', content: await readSample('cameras/Canon_40D.jpg') },
       ),
       (error: unknown) => error instanceof ServiceUnavailableError && /Storage/.test(error.message),
@@ -70,7 +70,7 @@ describe('timeouts that fit', () => {
     const ids: string[] = [];
     for (const path of ['cameras/Nikon_D70.jpg', 'cameras/Pentax_K10D.jpg', 'cameras/Kodak_CX7530.jpg']) {
       const { record } = await uploadImage(
-        { storage: t.storage, images: t.images, lifecycle: t.lifecycle, queue: t.queue, logger: t.logger, maxUploadBytes: 1 << 24 },
+        uploadDeps(t, { maxUploadBytes: 1 << 24 }),
         { filename: 'p.jpg', content: await readSample(path) },
       );
       ids.push(record.id);
@@ -79,16 +79,7 @@ describe('timeouts that fit', () => {
     // The invocation ends 10.3 s from now and an image may take 10 s: only the first record fits.
     const deadline = Date.now() + 10_300;
     const response = await processJobBatch(
-      {
-        lifecycle: t.lifecycle,
-        storage: t.storage,
-        queue: t.queue,
-        captioner: createCaptioner({ mode: 'endpoint', endpointUrl: captions.url, token: undefined, timeoutMs: 5_000 }),
-        logger: t.logger,
-        maxInputPixels: 40_000_000,
-        exifIncludeGps: false,
-        captionRetry: { maxAttempts: 1, baseDelaySeconds: 1 },
-      },
+      pipelineDeps(t, { captioner: createCaptioner({ mode: 'endpoint', endpointUrl: captions.url, token: undefined, timeoutMs: 5_000 }) }),
       ids.map((id, i) => sqsRecord(`m${i}`, { imageId: id, kind: 'process' })),
       { concurrency: 1, maxReceiveCount: 3, remainingTimeMs: () => deadline - Date.now(), longestImageMs: 10_000 },
     );

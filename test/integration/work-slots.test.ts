@@ -14,7 +14,7 @@ import { createWorkSlots } from '../../lib/work-slots.ts';
 import type { WorkSlots } from '../../lib/work-slots.ts';
 import { startFakeCaptionServer } from '../support/fake-caption-server.ts';
 import type { FakeCaptionServer } from '../support/fake-caption-server.ts';
-import { startTestDeps } from '../support/real-deps.ts';
+import { pipelineDeps as realPipelineDeps, startTestDeps, uploadDeps } from '../support/real-deps.ts';
 import type { TestDeps } from '../support/real-deps.ts';
 import { readSample } from '../support/sample-images.ts';
 
@@ -68,24 +68,14 @@ describe('processJobBatch with work slots: captions off the image slots', () => 
   });
 
   function pipelineDeps(slots: WorkSlots): PipelineDeps {
-    return {
-      lifecycle: t.lifecycle,
-      storage: t.storage,
-      queue: t.queue,
-      captioner: createCaptioner({ mode: 'endpoint', endpointUrl: captions.url, token: undefined, timeoutMs: 5_000 }),
-      logger: t.logger,
-      maxInputPixels: 40_000_000,
-      exifIncludeGps: false,
-      captionRetry: { maxAttempts: 3, baseDelaySeconds: 1 },
-      slots,
-    };
+    return realPipelineDeps(t, { captioner: createCaptioner({ mode: 'endpoint', endpointUrl: captions.url, token: undefined, timeoutMs: 5_000 }), captionRetry: { maxAttempts: 3, baseDelaySeconds: 1 }, slots });
   }
 
   async function acceptAll(): Promise<string[]> {
     const ids: string[] = [];
     for (const photo of PHOTOS) {
       const { record } = await uploadImage(
-        { storage: t.storage, images: t.images, lifecycle: t.lifecycle, queue: t.queue, logger: t.logger, maxUploadBytes: 10 * 1024 * 1024 },
+        uploadDeps(t),
         { filename: photo.split('/').pop() ?? 'photo.jpg', content: await readSample(photo) },
       );
       ids.push(record.id);

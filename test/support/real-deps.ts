@@ -14,10 +14,12 @@ import { createImageLifecycle } from '../../lib/image-lifecycle.ts';
 import type { ImageLifecycle } from '../../lib/image-lifecycle.ts';
 import { createLogger } from '../../lib/log.ts';
 import type { Logger } from '../../lib/log.ts';
+import type { PipelineDeps } from '../../lib/pipeline.ts';
 import { createJobQueue } from '../../lib/queue.ts';
 import type { JobQueue } from '../../lib/queue.ts';
 import { createImageStorage } from '../../lib/storage.ts';
 import type { ImageStorage } from '../../lib/storage.ts';
+import type { UploadDeps } from '../../lib/upload-image.ts';
 import { startEmulator } from '../../local/emulator.ts';
 import { stageNames } from '../../local/resources.ts';
 import type { StageNames } from '../../local/resources.ts';
@@ -93,4 +95,24 @@ export function unreachableClients(): { s3: S3Client; sqs: SQSClient } {
     s3: new S3Client({ region: 'us-east-1', endpoint, forcePathStyle: true, credentials: TEST_CREDENTIALS, maxAttempts: 1 }),
     sqs: new SQSClient({ region: 'us-east-1', endpoint, credentials: TEST_CREDENTIALS, maxAttempts: 1 }),
   };
+}
+
+/** The processor's deps on these real parts: no captioner and one caption attempt unless a test says otherwise. */
+export function pipelineDeps(t: TestDeps, overrides: Partial<PipelineDeps> = {}): PipelineDeps {
+  return {
+    lifecycle: t.lifecycle,
+    storage: t.storage,
+    queue: t.queue,
+    captioner: null,
+    logger: t.logger,
+    maxInputPixels: 40_000_000,
+    exifIncludeGps: false,
+    captionRetry: { maxAttempts: 1, baseDelaySeconds: 1 },
+    ...overrides,
+  };
+}
+
+/** The upload's deps on these real parts, with a 10 MiB limit unless a test says otherwise. */
+export function uploadDeps(t: TestDeps, overrides: Partial<UploadDeps> = {}): UploadDeps {
+  return { storage: t.storage, images: t.images, lifecycle: t.lifecycle, queue: t.queue, logger: t.logger, maxUploadBytes: 10 * 1024 * 1024, ...overrides };
 }
