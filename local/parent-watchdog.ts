@@ -1,6 +1,6 @@
 // Preloaded (`node --import`) into the serverless offline process that the
-// local stacks start. serverless offline cannot know that the process which
-// started it died without a word (SIGKILL, a closed terminal, a crash before
+// local stacks start (and into a test's or bench's local/start.ts). serverless
+// offline cannot know that the process which started it died without a word (SIGKILL, a closed terminal, a crash before
 // its stop code ran), and it would then keep ports 8000 and 3002 and serve old
 // code until someone finds and kills it. The parent hands it one end of a pipe
 // as an extra file descriptor; the kernel closes the parent's end whenever the
@@ -16,7 +16,7 @@ const fd = Number(process.env.STACK_LIFELINE_FD);
 if (isMainThread && Number.isInteger(fd) && fd > 2) {
   const lifeline = new Socket({ fd, readable: true, writable: false });
   const orphaned = (): void => {
-    process.stderr.write('[stack] the process that started serverless offline is gone; exiting\n');
+    process.stderr.write('[stack] the process that started this one is gone; exiting\n');
     process.exit(0);
   };
   lifeline.on('end', orphaned);

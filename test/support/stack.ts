@@ -8,6 +8,7 @@ import { rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { pathToFileURL } from 'node:url';
 import { PROJECT_ROOT } from '../../local/resources.ts';
 import { isListening } from '../../local/supervisor.ts';
 import type { StackPorts } from '../../local/supervisor.ts';
@@ -69,7 +70,10 @@ export async function freePorts(): Promise<StackPorts> {
 export async function startStack(options: StartStackOptions): Promise<RunningStack> {
   const ports = options.ports ?? (await freePorts());
   const workFolder = `.esbuild/stack-${ports.http}`;
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), resolve(PROJECT_ROOT, 'local/start.ts')], {
+  // The same lifeline as start.ts gives serverless offline: a test run that dies
+  // without stopping its stack (SIGKILL, a crash) takes the stack with it.
+  const watchdog = ['--import', pathToFileURL(resolve(PROJECT_ROOT, 'local/parent-watchdog.ts')).href];
+  const child = spawn(process.execPath, [...watchdog, ...(options.nodeArgs ?? []), resolve(PROJECT_ROOT, 'local/start.ts')], {
     cwd: PROJECT_ROOT,
     env: {
       ...process.env,
@@ -79,12 +83,15 @@ export async function startStack(options: StartStackOptions): Promise<RunningSta
       EMULATOR_PORT: String(ports.emulator),
       UPLOAD_PORT: String(ports.upload),
       ESBUILD_WORK_FOLDER: workFolder,
+      STACK_LIFELINE_FD: '3',
       ...options.env,
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
     // A process group of its own, as a terminal gives `npm start`: signalGroup() is Ctrl-C.
     detached: true,
   });
+  const lifeline = child.stdio[3];
+  if (lifeline && 'unref' in lifeline && typeof lifeline.unref === 'function') lifeline.unref();
   let output = '';
   let serverlessPid = 0;
   const exited = new Promise<number | NodeJS.Signals | null>((resolveExit) => child.once('exit', (code, signal) => resolveExit(signal ?? code)));
