@@ -5,36 +5,10 @@
 // at least what a Retry-After header asks.
 import { setTimeout as sleep } from 'node:timers/promises';
 import pRetry, { AbortError } from 'p-retry';
+import type { Envelope } from '../lib/http.ts';
+import type { ImageDetail, ImageSummary, StatsView as Stats } from '../lib/presenters.ts';
 
-export interface ImageSummary {
-  image_id: string;
-  original_name: string;
-  status: string;
-  created_at: string;
-  processed_at: string | null;
-}
-
-export interface ImageDetail extends ImageSummary {
-  metadata: { width: number; height: number; format: string; size_bytes: number } | null;
-  caption: string | null;
-  error: string | null;
-  processing_time_ms: number | null;
-}
-
-export interface Stats {
-  total: number;
-  success: number;
-  failed: number;
-  success_rate: number;
-  failure_rate: number;
-  avg_processing_time_ms: number;
-}
-
-interface Envelope<T> {
-  status: string;
-  data: T | null;
-  error: string | null;
-}
+export type { ImageDetail, ImageSummary, Stats };
 
 /** An answer of the API that is an error: its status and the envelope's message. */
 export class ApiError extends Error {

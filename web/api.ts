@@ -2,43 +2,11 @@
 // root, under a stage prefix too), the key from the browser's storage as a
 // header, the envelope unwrapped into data or an Error with the API's message.
 
-export interface ThumbnailUrls {
-  small: string;
-  medium: string;
-}
+// Type-only: esbuild erases it, so the page's bundle takes nothing from lib/.
+import type { Envelope } from '../lib/http.ts';
+import type { ImageDetail, ImageSummary, StatsView as Stats } from '../lib/presenters.ts';
 
-export interface ImageSummary {
-  image_id: string;
-  original_name: string;
-  status: string;
-  created_at: string;
-  processed_at: string | null;
-  thumbnails: ThumbnailUrls;
-}
-
-export interface ImageDetail extends ImageSummary {
-  metadata: { width: number; height: number; format: string; size_bytes: number } | null;
-  caption: string | null;
-  caption_status: string;
-  exif: string | null;
-  processing_time_ms: number | null;
-  error: string | null;
-}
-
-export interface Stats {
-  total: number;
-  success: number;
-  failed: number;
-  success_rate: number;
-  failure_rate: number;
-  avg_processing_time_ms: number;
-}
-
-interface Envelope<T> {
-  status: string;
-  data: T | null;
-  error: string | null;
-}
+export type { ImageDetail, ImageSummary, Stats };
 
 const KEY_STORAGE = 'imageprocessingapi.apiKey';
 

@@ -14,6 +14,8 @@ import { readSample } from '../support/sample-images.ts';
 import { startStack } from '../support/stack.ts';
 import type { RunningStack } from '../support/stack.ts';
 import type { Envelope, ImageDetail } from '../support/api-types.ts';
+import { photoForm, plainFetchJson, waitForFinal as waitForFinalWith } from '../support/api-client.ts';
+import type { FetchJson } from '../support/api-client.ts';
 
 const REFUSED = { status: 'error', data: null, error: 'Missing or invalid API key' };
 const LINK_TTL_SECONDS = 6;
@@ -41,23 +43,11 @@ describe('AUTH_MODE=api-key through the local stack', { timeout: 300_000 }, () =
     const type = res.headers.get('content-type') ?? '';
     return { status: res.status, headers: res.headers, body: type.startsWith('application/json') ? await res.json() : Buffer.from(await res.arrayBuffer()) };
   };
-  const form = async (bytes?: Buffer): Promise<FormData> => {
-    const data = new FormData();
-    data.append('file', new Blob([new Uint8Array(bytes ?? (await readSample('cameras/Canon_40D.jpg')))]), 'photo.jpg');
-    return data;
-  };
+  const form = async (bytes?: Buffer): Promise<FormData> => photoForm('photo.jpg', bytes ?? (await readSample('cameras/Canon_40D.jpg')));
   const bearer = (k: string): Record<string, string> => ({ authorization: `Bearer ${k}` });
 
-  async function waitForFinal(id: string): Promise<ImageDetail> {
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      const res = await call('GET', `/api/images/${id}`, { 'x-api-key': key });
-      const detail = (res.body as Envelope<ImageDetail>).data;
-      if (detail.status === 'success' || detail.status === 'failed') return detail;
-      assert.ok(Date.now() < deadline, `image ${id} still ${detail.status}`);
-      await sleep(100);
-    }
-  }
+  const withKey: FetchJson = (url, init) => plainFetchJson(url, { ...init, headers: { 'x-api-key': key } });
+  const waitForFinal = (id: string): Promise<ImageDetail> => waitForFinalWith(stack.apiUrl, id, { timeoutMs: 60_000, intervalMs: 100, fetchJson: withKey });
 
   before(async () => {
     stack = await startStack({ dataDir, env: { AUTH_MODE: 'api-key', THUMBNAIL_URL_TTL_SECONDS: String(LINK_TTL_SECONDS) } });

@@ -11,6 +11,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { stageNames } from '../../local/resources.ts';
+import { uploadPhoto, waitForFinal as waitForFinalWith } from '../support/api-client.ts';
+import type { FetchJson } from '../support/api-client.ts';
 import type { Envelope, ImageDetail } from '../support/api-types.ts';
 import { jpegWithCorruptScan } from '../support/corrupt-jpeg.ts';
 import { startFakeCaptionServer } from '../support/fake-caption-server.ts';
@@ -35,23 +37,15 @@ describe('API conveniences over the local stack', { timeout: 600_000 }, () => {
 
   const url = (path: string): string => `${stack.apiUrl}${path}`;
 
+  const checked: FetchJson = (target, init) => api.fetch(target, init);
+
   async function upload(name: string, bytes: Buffer): Promise<string> {
-    const form = new FormData();
-    form.append('file', new Blob([new Uint8Array(bytes)]), name);
-    const { status, body } = await api.fetch<Envelope<ImageDetail>>(url('/api/images'), { method: 'POST', body: form });
+    const { status, body } = await uploadPhoto(stack.apiUrl, name, bytes, { fetchJson: checked });
     assert.equal(status, 202, JSON.stringify(body));
     return body.data.image_id;
   }
 
-  async function waitForFinal(id: string): Promise<ImageDetail> {
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      const { body } = await api.fetch<Envelope<ImageDetail>>(url(`/api/images/${id}`));
-      if (body.data.status === 'success' || body.data.status === 'failed') return body.data;
-      assert.ok(Date.now() < deadline, `image ${id} still ${body.data.status}`);
-      await sleep(100);
-    }
-  }
+  const waitForFinal = (id: string): Promise<ImageDetail> => waitForFinalWith(stack.apiUrl, id, { timeoutMs: 60_000, intervalMs: 100, fetchJson: checked });
 
   /** Every id of a listing, page after page through the Link header. */
   async function walk(path: string): Promise<{ ids: string[]; pages: number }> {

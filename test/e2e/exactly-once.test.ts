@@ -14,6 +14,7 @@ import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { GetQueueAttributesCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { RESOURCES, stageNames } from '../../local/resources.ts';
 import type { Envelope, ImageDetail } from '../support/api-types.ts';
+import { getImage, isFinal, uploadPhoto, waitForImages } from '../support/api-client.ts';
 import { startFakeCaptionServer } from '../support/fake-caption-server.ts';
 import type { FakeCaptionServer } from '../support/fake-caption-server.ts';
 import { listSamples, readSample } from '../support/sample-images.ts';
@@ -66,30 +67,13 @@ describe('each image processed once, through the local stack', { timeout: 600_00
   const queueUrl = (): string => stageNames('local', stack.emulatorUrl).queueUrl;
 
   async function upload(photo: { name: string; bytes: Buffer }, headers: Record<string, string> = {}): Promise<{ status: number; body: Envelope<ImageDetail>; replayed: boolean }> {
-    const form = new FormData();
-    form.append('file', new Blob([photo.bytes]), photo.name);
-    const res = await fetch(`${stack.apiUrl}/api/images`, { method: 'POST', body: form, headers });
-    return { status: res.status, body: (await res.json()) as Envelope<ImageDetail>, replayed: res.headers.get('idempotent-replayed') === 'true' };
+    const { res, status, body } = await uploadPhoto(stack.apiUrl, photo.name, photo.bytes, { headers });
+    return { status, body, replayed: res.headers.get('idempotent-replayed') === 'true' };
   }
 
-  async function detail(id: string): Promise<ImageDetail> {
-    return ((await (await fetch(`${stack.apiUrl}/api/images/${id}`)).json()) as Envelope<ImageDetail>).data;
-  }
+  const detail = (id: string): Promise<ImageDetail> => getImage(stack.apiUrl, id);
 
-  async function waitForSuccess(ids: string[], timeoutMs = 90_000): Promise<ImageDetail[]> {
-    const deadline = Date.now() + timeoutMs;
-    const finals = new Map<string, ImageDetail>();
-    while (finals.size < ids.length) {
-      for (const id of ids) {
-        if (finals.has(id)) continue;
-        const current = await detail(id);
-        if (current.status === 'success' || current.status === 'failed') finals.set(id, current);
-      }
-      assert.ok(Date.now() < deadline, `${ids.length - finals.size} image(s) not finished`);
-      if (finals.size < ids.length) await sleep(150);
-    }
-    return ids.map((id) => finals.get(id) as ImageDetail);
-  }
+  const waitForSuccess = (ids: string[], timeoutMs = 90_000): Promise<ImageDetail[]> => waitForImages(stack.apiUrl, ids, isFinal, { timeoutMs, intervalMs: 150 });
 
   /** Every message of the job queue handled: none waiting, none in flight, none delayed. */
   async function waitForQueueEmpty(timeoutMs = 60_000): Promise<void> {

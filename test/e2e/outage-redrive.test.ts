@@ -14,6 +14,7 @@ import { createClient } from '@libsql/client';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DATABASE_BUSY_TIMEOUT_MS } from '../../lib/db/client.ts';
 import { PROJECT_ROOT, stageNames } from '../../local/resources.ts';
+import { getImage, uploadPhoto, waitForImages } from '../support/api-client.ts';
 import type { Envelope, ImageDetail } from '../support/api-types.ts';
 import { startFakeCaptionServer } from '../support/fake-caption-server.ts';
 import type { FakeCaptionServer } from '../support/fake-caption-server.ts';
@@ -55,26 +56,14 @@ describe('outage and redrive through the local stack', { timeout: 600_000 }, () 
   });
 
   async function upload(name: string, bytes: Buffer): Promise<string> {
-    const form = new FormData();
-    form.append('file', new Blob([bytes]), name);
-    const res = await fetch(`${stack.apiUrl}/api/images`, { method: 'POST', body: form });
-    assert.equal(res.status, 202);
-    return ((await res.json()) as Envelope<ImageDetail>).data.image_id;
+    const { status, body } = await uploadPhoto(stack.apiUrl, name, bytes);
+    assert.equal(status, 202);
+    return body.data.image_id;
   }
 
-  async function detail(id: string): Promise<ImageDetail> {
-    return ((await (await fetch(`${stack.apiUrl}/api/images/${id}`)).json()) as Envelope<ImageDetail>).data;
-  }
+  const detail = (id: string): Promise<ImageDetail> => getImage(stack.apiUrl, id);
 
-  async function waitFor(ids: string[], done: (d: ImageDetail) => boolean, timeoutMs: number): Promise<ImageDetail[]> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const details = await Promise.all(ids.map(detail));
-      if (details.every(done)) return details;
-      assert.ok(Date.now() < deadline, `not reached in time: ${JSON.stringify(details.map((d) => [d.status, d.error]))}`);
-      await sleep(200);
-    }
-  }
+  const waitFor = (ids: string[], done: (d: ImageDetail) => boolean, timeoutMs: number): Promise<ImageDetail[]> => waitForImages(stack.apiUrl, ids, done, { timeoutMs, intervalMs: 200 });
 
   async function messagesIn(queueUrl: string): Promise<number> {
     const res = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }));

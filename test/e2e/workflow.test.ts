@@ -21,6 +21,8 @@ import { SAMPLE_IMAGES_DIR } from '../support/sample-images.ts';
 import { startStack } from '../support/stack.ts';
 import type { RunningStack } from '../support/stack.ts';
 import type { Envelope, ImageDetail } from '../support/api-types.ts';
+import { getJson as getJsonWith, uploadPhoto, waitForFinal as waitForFinalWith } from '../support/api-client.ts';
+import type { FetchJson } from '../support/api-client.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const PHOTOS = ['cameras/Canon_40D.jpg', 'orientation/portrait_6.jpg', 'gps/DSCN0010.jpg', 'mobile/jolla.jpg'];
@@ -28,27 +30,15 @@ const PHOTOS = ['cameras/Canon_40D.jpg', 'orientation/portrait_6.jpg', 'gps/DSCN
 /** The stack's OpenAPI document: every answer below is checked against it. */
 let api: ResponseValidator;
 
-async function getJson<T>(url: string): Promise<{ status: number; body: Envelope<T> }> {
-  const { status, body } = await api.fetch<Envelope<T>>(url);
-  return { status, body };
-}
+const checked: FetchJson = (url, init) => api.fetch(url, init);
+const getJson = <T>(url: string): Promise<{ status: number; body: Envelope<T> }> => getJsonWith<T>(url, checked);
 
 async function upload(apiUrl: string, name: string, bytes: Uint8Array, type = 'application/octet-stream'): Promise<{ status: number; body: Envelope<ImageDetail> }> {
-  const form = new FormData();
-  form.append('file', new Blob([bytes], { type }), name);
-  const { status, body } = await api.fetch<Envelope<ImageDetail>>(`${apiUrl}/api/images`, { method: 'POST', body: form });
+  const { status, body } = await uploadPhoto(apiUrl, name, bytes, { type, fetchJson: checked });
   return { status, body };
 }
 
-async function waitForFinal(apiUrl: string, id: string, timeoutMs = 60_000): Promise<ImageDetail> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const { body } = await getJson<ImageDetail>(`${apiUrl}/api/images/${id}`);
-    if (body.data.status === 'success' || body.data.status === 'failed') return body.data;
-    if (Date.now() > deadline) throw new Error(`image ${id} still ${body.data.status} after ${timeoutMs} ms`);
-    await sleep(100);
-  }
-}
+const waitForFinal = (apiUrl: string, id: string, timeoutMs = 60_000): Promise<ImageDetail> => waitForFinalWith(apiUrl, id, { timeoutMs, intervalMs: 100, fetchJson: checked });
 
 describe('workflow over the local stack', { timeout: 600_000 }, () => {
   const workDir = mkdtempSync(join(tmpdir(), 'imageprocessingapi-e2e-'));
